@@ -1,0 +1,207 @@
+"""Mesa agents: departments, area squads, officers, grid workers, and facades.
+
+Departments, squads and officers number in the hundreds and are ordinary Mesa agents. Enterprises
+and residents live in numpy columns (:mod:`reformsim.population`); :class:`Enterprise` and
+:class:`Resident` are thin Mesa agents whose attributes read and write those columns. They are
+created on demand (``model.enterprise(i)``, ``model.materialize_facades()``), never on hot paths.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from reformsim.population import RISK_TYPES
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+OFFICER_KINDS = ("seconded", "retained", "street_staff")
+COLOUR_NAMES = ("green", "yellow", "black")
+
+
+class WorkUnit(mesa.Agent):
+    """A body that owns a work queue: a line department or an area squad (中队).
+
+    Attributes
+    ----------
+    index : int
+        Position in ``model.units``; used in the case log.
+    name : str
+    base_xy : ndarray
+        Where its officers start trips from.
+    officers : list of Officer
+    cases, inspections : list
+        Heaps of ``(ready_at, seq, task)``; cases are served before inspections.
+    """
+
+    def __init__(self, model: ReformModel, index: int, name: str, base_xy: np.ndarray) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = name
+        self.base_xy = base_xy
+        self.officers: list[Officer] = []
+        self.cases: list[tuple[float, int, Any]] = []
+        self.inspections: list[tuple[float, int, Any]] = []
+        self.busy_today = 0.0
+
+    def push_case(self, ready_at: float, task: Any) -> None:
+        """Queue a case task."""
+        heapq.heappush(self.cases, (ready_at, self.model.next_seq(), task))
+
+    def push_inspection(self, ready_at: float, task: Any) -> None:
+        """Queue an inspection task."""
+        heapq.heappush(self.inspections, (ready_at, self.model.next_seq(), task))
+
+    @property
+    def backlog(self) -> int:
+        """Tasks waiting in the queue."""
+        return len(self.cases) + len(self.inspections)
+
+
+class Department(WorkUnit):
+    """A line department (条线部门): owns domains and the matters not delegated."""
+
+    def __init__(self, model: ReformModel, index: int, name: str, base_xy: np.ndarray,
+                 domains: list[int]) -> None:
+        super().__init__(model, index, name, base_xy)
+        self.domains = domains
+
+
+class Squad(WorkUnit):
+    """The integrated team's squad (中队) for one area (片区)."""
+
+    def __init__(self, model: ReformModel, index: int, name: str, base_xy: np.ndarray,
+                 area: int) -> None:
+        super().__init__(model, index, name, base_xy)
+        self.area = area
+
+
+class Officer(mesa.Agent):
+    """An enforcement officer: seconded from a department, retained by it, or street staff.
+
+    Skill in domain ``d`` follows a learning curve with forgetting (domain.md M12, Wright 1936):
+    ``skill_d = 1 - (1 - skill0_d) * (1 + n_d) ** (-b)``, ``b = -log2(LR)``, where ``n_d`` is the
+    officer's (depreciating) experience in cases of domain ``d``.
+    """
+
+    def __init__(self, model: ReformModel, kind: str, home_domain: int, skill0: np.ndarray) -> None:
+        super().__init__(model)
+        self.kind = kind
+        self.home_domain = home_domain
+        self.skill0 = skill0
+        self.experience = np.zeros_like(skill0)
+        self.skills = skill0.astype(float).copy()
+        self.free_at = 0.0
+        self.busy_hours = 0.0
+        self.unit: WorkUnit | None = None
+
+    def skill(self, domain: int) -> float:
+        """Current skill in a domain, in [0, 1]."""
+        return float(self.skills[domain])
+
+    def gain_experience(self, domain: int, amount: float = 1.0) -> None:
+        """Add experience in one domain and update the skill there."""
+        self.experience[domain] += amount
+        b = self.model.learning_exponent
+        self.skills[domain] = 1.0 - (1.0 - self.skill0[domain]) * (1.0 + self.experience[domain]) ** (-b)
+
+    def forget(self, phi: float) -> None:
+        """Depreciate experience by a share ``phi`` (called monthly) and update skills."""
+        self.experience *= 1.0 - phi
+        b = self.model.learning_exponent
+        self.skills = 1.0 - (1.0 - self.skill0) * (1.0 + self.experience) ** (-b)
+
+
+class GridWorker(mesa.Agent):
+    """A grid worker (网格员): patrols one grid, reports, assists residents with online services.
+
+    Their daily hours are tracked as grid-level columns in the model (``patrol_hours``).
+    """
+
+    def __init__(self, model: ReformModel, grid: int) -> None:
+        super().__init__(model)
+        self.grid = grid
+
+
+class _ColumnFacade(mesa.Agent):
+    """Base for agents whose state lives in model columns."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, model: ReformModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    def __repr__(self) -> str:
+        attrs = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({self.index}, {attrs})"
+
+
+class Enterprise(_ColumnFacade):
+    """Facade over one row of :class:`reformsim.population.Enterprises`."""
+
+    _fields = ("grid", "risk_type", "colour", "satisfaction")
+
+    @property
+    def _cols(self) -> Any:
+        return self.model.enterprises
+
+    @property
+    def grid(self) -> int:
+        """Grid index."""
+        return int(self._cols.grid[self.index])
+
+    @property
+    def risk_type(self) -> str:
+        """honest / rational / imitator / incompetent."""
+        return RISK_TYPES[int(self._cols.risk_type[self.index])]
+
+    @property
+    def colour(self) -> str:
+        """Three-colour code: green / yellow / black."""
+        return COLOUR_NAMES[int(self._cols.colour[self.index])]
+
+    @property
+    def satisfaction(self) -> float:
+        """Satisfaction in [0, 1]."""
+        return float(self._cols.satisfaction[self.index])
+
+    @satisfaction.setter
+    def satisfaction(self, value: float) -> None:
+        self._cols.satisfaction[self.index] = value
+
+    @property
+    def violating_domains(self) -> list[str]:
+        """Domains in which the firm has an open violation."""
+        pairs = self._cols.pairs_of(self.index)
+        doms = self._cols.pair_dom[pairs][self._cols.violation[pairs] >= 0]
+        return [self.model.domain_names[d] for d in doms]
+
+
+class Resident(_ColumnFacade):
+    """Facade over one row of :class:`reformsim.population.Residents`."""
+
+    _fields = ("grid", "elderly", "satisfaction")
+
+    @property
+    def grid(self) -> int:
+        """Grid index."""
+        return int(self.model.residents.grid[self.index])
+
+    @property
+    def elderly(self) -> bool:
+        """Whether the resident is in the elderly age group."""
+        return bool(self.model.residents.elderly[self.index])
+
+    @property
+    def satisfaction(self) -> float:
+        """Satisfaction in [0, 1]."""
+        return float(self.model.residents.satisfaction[self.index])
+
+    @satisfaction.setter
+    def satisfaction(self, value: float) -> None:
+        self.model.residents.satisfaction[self.index] = value

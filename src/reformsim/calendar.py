@@ -1,0 +1,71 @@
+"""Working calendar: model time is in days (float); offices work set hours on working days.
+
+Day ``d`` covers ``[d, d + 1)``. On a working day (``d % 7 < working_days_per_week``) officers
+work ``hours_per_day`` hours starting at 09:00 (or earlier when the shift is longer than 15 h; a
+24-hour shift covers the whole day). Casework runs in continuous time inside these windows, so
+response times shorter than a day are measurable (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class WorkCalendar:
+    """Working days and hours.
+
+    Parameters
+    ----------
+    working_days_per_week
+        1-7; days ``0..k-1`` of each 7-day week are working days.
+    hours_per_day
+        Length of the working window in hours (0 < h <= 24).
+    """
+
+    def __init__(self, working_days_per_week: int, hours_per_day: float) -> None:
+        self.week = working_days_per_week
+        self.hours = hours_per_day
+        self.start = min(9.0, 24.0 - hours_per_day) / 24.0
+        self.length = hours_per_day / 24.0
+
+    def is_working(self, day: int) -> bool:
+        """Whether integer day ``day`` is a working day."""
+        return day % 7 < self.week
+
+    def window(self, day: int) -> tuple[float, float]:
+        """The working window ``(start, end)`` of a working day, in model days."""
+        return day + self.start, day + self.start + self.length
+
+    def next_start(self, t: float) -> float:
+        """The earliest working instant at or after ``t``."""
+        day = math.floor(t)
+        while True:
+            if self.is_working(day):
+                lo, hi = self.window(day)
+                if t < hi:
+                    return max(t, lo)
+            day += 1
+            t = float(day)
+
+    def add_work_hours(self, t: float, hours: float) -> float:
+        """The instant at which ``hours`` of work that start at ``t`` are done."""
+        t = self.next_start(t)
+        remaining = hours / 24.0
+        while True:
+            _, hi = self.window(math.floor(t))
+            if t + remaining <= hi + 1e-12:
+                return t + remaining
+            remaining -= hi - t
+            t = self.next_start(hi)
+
+    def add_work_days(self, t: float, days: float) -> float:
+        """Advance ``t`` by ``days`` working days (fractions count as calendar fractions)."""
+        whole = int(days)
+        frac = days - whole
+        day = math.floor(t)
+        offset = t - day
+        while whole > 0:
+            day += 1
+            if self.is_working(day):
+                whole -= 1
+        return day + offset + frac

@@ -1,0 +1,158 @@
+"""The catalogue of enforcement matters (执法事项, 权责清单) and the delegation rule.
+
+Each matter has a domain, a heavy-tailed frequency weight (Zipf, domain.md M15), a complexity in
+officer-hours, a severity in [0, 1], a visibility in [0, 1] (can a resident or grid worker see
+it?) and flags: ambiguous owner (三不管 risk, M9) and negative-listed (负面清单, never
+delegated). Which matters are delegated to the street is a lever: the top ``delegated_matters``
+by the 三高两易 score (high frequency, easy to detect, easy to handle; Quzhou, L7) or a random
+subset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reformsim.errors import ScenarioError
+from reformsim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Column table of matters.
+
+    Attributes
+    ----------
+    domain : ndarray of int
+        Domain index of each matter.
+    weight : ndarray of float
+        Within-domain selection probability of each matter (sums to 1 per domain).
+    complexity : ndarray of float
+        Mean specialist handling time in hours.
+    severity, visibility : ndarray of float
+        In [0, 1].
+    ambiguous, negative, delegated : ndarray of bool
+        Ownership flags.
+    alt_owner : ndarray of int
+        For ambiguous matters, the department that is a plausible second owner (else -1).
+    domain_cum : list of ndarray
+        Cumulative weights and matter ids per domain, for vectorised sampling.
+    """
+
+    domain: np.ndarray
+    weight: np.ndarray
+    complexity: np.ndarray
+    severity: np.ndarray
+    visibility: np.ndarray
+    ambiguous: np.ndarray
+    negative: np.ndarray
+    delegated: np.ndarray
+    alt_owner: np.ndarray
+    domain_matters: tuple[np.ndarray, ...]
+    domain_cum: tuple[np.ndarray, ...]
+
+    @property
+    def n_matters(self) -> int:
+        """Number of matters."""
+        return int(self.domain.shape[0])
+
+    def sample_matters(self, domains: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Pick one matter per violation given its domain and a uniform draw ``u``."""
+        out = np.empty(domains.shape[0], dtype=np.int64)
+        for d, (ids, cum) in enumerate(zip(self.domain_matters, self.domain_cum, strict=True)):
+            mask = domains == d
+            if mask.any():
+                pos = np.searchsorted(cum, u[mask], side="right")
+                out[mask] = ids[np.minimum(pos, len(ids) - 1)]
+        return out
+
+
+def _split_counts(total: int, weights: np.ndarray) -> np.ndarray:
+    """Largest-remainder split of ``total`` items by ``weights`` (at least 1 each if possible)."""
+    n = len(weights)
+    base = np.ones(n, dtype=np.int64) if total >= n else np.zeros(n, dtype=np.int64)
+    rest = total - base.sum()
+    w = weights / weights.sum() if weights.sum() > 0 else np.full(n, 1.0 / n)
+    raw = w * rest
+    counts = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: rest - counts.sum()]] += 1
+    return base + counts
+
+
+def delegation_score(weight: np.ndarray, complexity: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """三高两易 score: high frequency, easy to detect (visible) and easy to handle (simple).
+
+    Each term is a rank in [0, 1]; the score is their mean.
+    """
+
+    def rank(x: np.ndarray) -> np.ndarray:
+        return np.argsort(np.argsort(x, kind="stable"), kind="stable") / max(len(x) - 1, 1)
+
+    return (rank(weight) + rank(visibility) + rank(-complexity)) / 3.0
+
+
+def build_catalog(sc: Scenario, owner_of_domain: np.ndarray, rng: np.random.Generator) -> Catalog:
+    """Generate the catalogue for a scenario and apply the delegation lever."""
+    spec = sc.catalog
+    n_dom = len(sc.domains)
+    counts = _split_counts(spec.n_matters, np.array([d.violation_weight + 1e-9 for d in sc.domains]))
+    domain = np.repeat(np.arange(n_dom), counts)
+    n = spec.n_matters
+    ranks = rng.permutation(n) + 1
+    zipf = ranks.astype(float) ** (-spec.zipf_exponent)
+    base_hours = np.array([d.complexity_hours for d in sc.domains])[domain]
+    lognorm = rng.lognormal(-0.5 * spec.complexity_sigma**2, spec.complexity_sigma, n)
+    complexity = base_hours * lognorm
+    severity = rng.uniform(0.0, 1.0, n)
+    visible = rng.random(n) < spec.visible_share
+    visibility = np.where(visible, rng.uniform(0.5, 1.0, n), 0.0)
+    ambiguous = rng.random(n) < spec.ambiguous_share
+    n_depts = int(owner_of_domain.max()) + 1
+    alt = rng.integers(0, max(n_depts - 1, 1), n)
+    own = owner_of_domain[domain]
+    alt_owner = np.where(ambiguous & (n_depts > 1), np.where(alt >= own, alt + 1, alt), -1)
+    n_negative = int(round(spec.negative_list_share * n))
+    negative = np.zeros(n, dtype=bool)
+    negative[np.argsort(-complexity, kind="stable")[:n_negative]] = True
+    delegated = _delegate(sc, zipf, complexity, visibility, negative, rng)
+    matters, cums = [], []
+    for d in range(n_dom):
+        ids = np.flatnonzero(domain == d)
+        w = zipf[ids]
+        matters.append(ids)
+        cums.append(np.cumsum(w) / w.sum() if len(ids) else np.zeros(0))
+    weight = np.zeros(n)
+    for ids, cum in zip(matters, cums, strict=True):
+        if len(ids):
+            weight[ids] = np.diff(np.concatenate([[0.0], cum]))
+    return Catalog(domain, weight, complexity, severity, visibility, ambiguous, negative,
+                   delegated, alt_owner, tuple(matters), tuple(cums))
+
+
+def _delegate(
+    sc: Scenario,
+    zipf: np.ndarray,
+    complexity: np.ndarray,
+    visibility: np.ndarray,
+    negative: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    k = sc.levers.delegated_matters
+    eligible = np.flatnonzero(~negative)
+    if k > len(eligible):
+        raise ScenarioError(
+            f"levers.delegated_matters: expected at most {len(eligible)} (catalogue matters not on "
+            f"the negative list), got {k}"
+        )
+    # the draw is made whatever the rule, so the rule does not shift later setup draws
+    shuffled = rng.permutation(eligible)
+    if sc.levers.delegation_rule == "score":
+        score = delegation_score(zipf, complexity, visibility)[eligible]
+        chosen = eligible[np.argsort(-score, kind="stable")[:k]]
+    else:
+        chosen = shuffled[:k]
+    delegated = np.zeros(len(zipf), dtype=bool)
+    delegated[chosen] = True
+    return delegated

@@ -1,0 +1,124 @@
+"""Step 3, detection: complaints, grid patrol and the platform find violations (domain.md M13).
+
+Each visible violation faces constant competing hazards per day:
+
+    h_complaint = c * vis_m * R_g / 1000      (R_g: complaint-propensity mass of grid residents)
+    h_patrol    = p * vis_m * H_g / 8 * rho    (H_g: patrol hours of grid workers and of idle
+                                               squad officers; rho: reporting share)
+    h_platform  = f * vis_m
+
+``rho`` is 1 when the street team has power over the matter and
+``report_share_without_authority`` otherwise: grid workers see but do not bother to report what
+nobody at the street can act on (看得见、管不着). With constant hazards the detection time is
+drawn once at onset, ``onset + Exp(h)``, and the channel with probability ``h_c / h``; inspections
+(step 6) can find a violation earlier. Non-visible matters are found only by inspection.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from reformsim.caselog import SOURCES
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+
+class Detection:
+    """Schedules detection and self-correction of violations and opens cases when they occur."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+        self.due: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.self_end: dict[int, list[np.ndarray]] = defaultdict(list)
+        res = model.residents
+        mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
+        self.complaint_factor = mass / 1000.0
+
+    def hazards(self, grids: np.ndarray, matters: np.ndarray) -> np.ndarray:
+        """Per-violation daily hazards by channel, shape ``(n, 3)``."""
+        m = self.model
+        det = m.config.detection
+        vis = m.catalog.visibility[matters]
+        rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
+        patrol = (m.patrol_hours[grids] + m.officer_patrol_hours[grids]) / 8.0
+        return np.column_stack([
+            det.complaint_rate * vis * self.complaint_factor[grids],
+            det.patrol_rate * vis * patrol * rho,
+            det.platform_rate * vis,
+        ])
+
+    def schedule(self, ids: np.ndarray) -> None:
+        """Draw detection time, channel and self-correction time of new violations."""
+        m = self.model
+        v = m.violations
+        rng = m.streams["detection"]
+        grids = m.enterprises.grid[v["enterprise"][ids]]
+        h = self.hazards(grids, v["matter"][ids])
+        total = h.sum(axis=1)
+        e1, u = rng.exponential(1.0, ids.size), rng.random(ids.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delay = np.where(total > 0, e1 / total, np.inf)
+            share = np.cumsum(h, axis=1) / total[:, None]
+        channel = (u[:, None] > share).sum(axis=1).clip(0, 2)
+        onset = v["onset_at"][ids]
+        v["detect_at"][ids] = onset + delay
+        v["channel"][ids] = channel
+        rate = m.config.compliance.self_correction_rate_per_year / 365.0
+        e2 = rng.exponential(1.0, ids.size)
+        v["self_end_at"][ids] = onset + (e2 / rate if rate > 0 else np.inf)
+        self._bucket(self.due, v["detect_at"][ids], ids)
+        self._bucket(self.self_end, v["self_end_at"][ids], ids)
+
+    def _bucket(self, table: dict[int, list[np.ndarray]], times: np.ndarray, ids: np.ndarray) -> None:
+        horizon = self.model.config.run.days
+        ok = times < horizon
+        if not ok.any():
+            return
+        days = np.floor(times[ok]).astype(np.int64)
+        sel = ids[ok]
+        order = np.argsort(days, kind="stable")
+        days, sel = days[order], sel[order]
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        for chunk_days, chunk in zip(np.split(days, cuts), np.split(sel, cuts), strict=True):
+            table[int(chunk_days[0])].append(chunk)
+
+    def step(self, day: int) -> np.ndarray:
+        """End today's self-corrections, then open cases for today's detections.
+
+        Returns
+        -------
+        ndarray
+            Ids of the new cases, in detection-time order.
+        """
+        m = self.model
+        v = m.violations
+        for ids in self.self_end.pop(day, []):
+            undetected = ids[(v["case"][ids] < 0) & v.is_open(ids)]
+            m.end_violations(undetected, v["self_end_at"][undetected])
+        due = self.due.pop(day, [])
+        if not due:
+            return np.zeros(0, dtype=np.int64)
+        ids = np.concatenate(due)
+        ids = ids[(v["case"][ids] < 0) & v.is_open(ids)]
+        ids = ids[np.argsort(v["detect_at"][ids], kind="stable")]
+        source = v["channel"][ids].astype(np.int8)  # channel codes equal SOURCES codes 0..2
+        complainant = self._complainants(ids, source)
+        return m.open_cases(ids, source, v["detect_at"][ids], complainant)
+
+    def _complainants(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """Pick the resident behind each complaint (uniformly among the grid's residents)."""
+        m = self.model
+        out = np.full(ids.size, -1, dtype=np.int64)
+        is_c = source == SOURCES.index("complaint")
+        if not is_c.any() or m.residents.n == 0:
+            return out
+        grids = m.enterprises.grid[m.violations["enterprise"][ids[is_c]]]
+        lo, hi = m.resident_grid_start[grids], m.resident_grid_start[grids + 1]
+        u = m.streams["complaints"].random(grids.size)
+        pick = lo + np.floor(u * (hi - lo)).astype(np.int64)
+        out[is_c] = np.where(hi > lo, pick, -1)
+        return out

@@ -1,0 +1,65 @@
+"""Step 2, residents: online-service demand and grid workers' assisted services (M16, M13).
+
+Residents need one of the ``n_services`` high-frequency online services at a constant rate. A
+request succeeds by self-service with the resident's digital literacy (CNNIC 2020: skills and age
+are the main barriers); otherwise the resident asks the grid worker, who spends ``assist_hours``
+per request, up to ``grid_assist_share_max`` of the day (帮办代办). Unserved requests lower
+satisfaction. What is left of grid workers' hours is patrol, which drives patrol detection
+(step 3): more assistance means less patrol (domain.md M13). Work is O(requests), not
+O(residents).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+
+class ResidentServices:
+    """Daily service requests, assistance and the resulting patrol hours per grid."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+        self.assisted_total = 0
+        self.unserved_total = 0
+        self.assisted_today = 0
+
+    def step(self, day: int) -> None:
+        """Serve today's requests; set ``model.patrol_hours`` for the grids."""
+        m = self.model
+        sv = m.config.services
+        lv = m.config.levers
+        n_grids = m.territory.n_grids
+        hours = m.grid_worker_hours if m.calendar.is_working(day) else np.zeros(n_grids)
+        rng = m.streams["services"]
+        n_res = m.residents.n
+        k = int(rng.poisson(n_res * sv.demand_per_resident_per_year / 365.0)) if n_res else 0
+        who = rng.integers(0, n_res, k) if k else np.zeros(0, dtype=np.int64)
+        self_ok = rng.random(k) < m.residents.literacy[who]
+        need = who[~self_ok]
+        grids = m.residents.grid[need]
+        capacity = np.floor(hours * lv.grid_assist_share_max / max(sv.assist_hours, 1e-9))
+        # serve in arrival order until each grid's capacity is used
+        order = np.argsort(grids, kind="stable")
+        g_sorted = grids[order]
+        first = np.searchsorted(g_sorted, g_sorted, side="left")
+        rank_in_grid = np.arange(g_sorted.size) - first
+        served_sorted = rank_in_grid < capacity[g_sorted]
+        served = np.empty_like(served_sorted)
+        served[order] = served_sorted
+        n_served = np.bincount(grids[served], minlength=n_grids)
+        m.patrol_hours = np.maximum(hours - n_served * sv.assist_hours, 0.0)
+        w = 0.1 * m.config.satisfaction.learning_weight
+        ok = np.concatenate([who[self_ok], need[served]])
+        bad = need[~served]
+        sat = m.residents.satisfaction
+        sat[ok] += w * (1.0 - sat[ok])
+        sat[bad] += w * (0.0 - sat[bad])
+        self.assisted_today = int(served.sum())
+        if m.in_window(day):
+            self.assisted_total += self.assisted_today
+            self.unserved_total += int(bad.size)

@@ -1,0 +1,89 @@
+"""Step 4, routing: who handles a case, after how many transfers, or nobody (domain.md M9, M13).
+
+* The street team's squad for the case's area handles a matter when the team has power over it:
+  the matter is delegated, or it is ambiguous, the team takes unclear matters by default (兜底)
+  and the matter is not on the negative list. With unified dispatch (统一指挥调度) the case
+  reaches the squad's mobile terminals after ``dispatch_latency_hours``; without it, after a
+  manual transfer of ``transfer_delay_days`` working days.
+* Any other case is referred to a department. Without unified dispatch the first referral goes to
+  a wrong department with ``misroute_probability``. Each referral costs ``transfer_delay_days``
+  working days (O8: 3, max 5). The owner accepts with ``accept_owner`` (``accept_ambiguous`` for
+  unclear matters, which bounce between the two plausible owners: 推诿扯皮); a wrong department
+  never accepts and refers on. After ``max_referrals`` the case is dropped: an orphan (三不管).
+
+References
+----------
+Gersen (2007); Freeman & Rossi (2012); Changshou transfer rules (2023, O8).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from reformsim.caselog import ORPHANED
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+
+class Routing:
+    """Routes new cases to a work unit's queue or marks them orphaned."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+
+    def route(self, case_ids: np.ndarray) -> None:
+        """Route street-side detections (complaints, patrol, platform)."""
+        m = self.model
+        lv = m.config.levers
+        cases = m.cases
+        report = m.config.detection.report_latency_hours / 24.0
+        for cid in case_ids:
+            matter = int(cases["matter"][cid])
+            t0 = float(cases["detected_at"][cid]) + report
+            if m.team_authority[matter]:
+                squad = m.squads[int(cases["area"][cid])]
+                if lv.unified_dispatch:
+                    ready, transfers = t0 + lv.dispatch_latency_hours / 24.0, 0
+                else:
+                    ready, transfers = m.calendar.add_work_days(t0, lv.transfer_delay_days), 1
+                m.enqueue_case(cid, squad, ready, transfers, first_unit=squad)
+            else:
+                self.refer(cid, t0, misroute=not lv.unified_dispatch)
+
+    def refer(self, cid: int, t0: float, misroute: bool) -> None:
+        """Refer a case along departments until one accepts or it is orphaned."""
+        m = self.model
+        r = m.config.routing
+        rng = m.streams["routing"]
+        cases = m.cases
+        matter = int(cases["matter"][cid])
+        owner = int(m.owner_dept[int(cases["domain"][cid])])
+        alt = int(m.catalog.alt_owner[matter])
+        ambiguous = bool(m.catalog.ambiguous[matter]) and alt >= 0
+        n_dept = len(m.departments)
+        target = owner
+        if misroute and n_dept > 1 and rng.random() < r.misroute_probability:
+            other = int(rng.integers(0, n_dept - 1))
+            target = other + (other >= owner)
+        first = m.departments[target]
+        t = t0
+        for hop in range(1, r.max_referrals + 1):
+            t = m.calendar.add_work_days(t, m.config.levers.transfer_delay_days)
+            if target == owner:
+                p = r.accept_ambiguous if ambiguous else r.accept_owner
+            elif ambiguous and target == alt:
+                p = r.accept_ambiguous
+            else:
+                p = 0.0
+            if rng.random() < p:
+                m.enqueue_case(cid, m.departments[target], t, hop, first_unit=first)
+                return
+            target = (alt if target == owner else owner) if ambiguous else owner
+        cases["first_unit"][cid] = first.index
+        cases["transfers"][cid] = r.max_referrals
+        cases["status"][cid] = ORPHANED
+        cases["orphaned_at"][cid] = t
+        m.residents_feedback(cid, None)

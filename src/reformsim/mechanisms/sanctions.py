@@ -1,0 +1,115 @@
+"""Steps 6-7, sanctions and follow-up: the pyramid, leniency, deadlines and colours (M4, M5).
+
+Sanction pyramid (Ayres & Braithwaite 1992): 0 advise (说服教育), 1 order to fix (责令改正),
+2 warn, 3 fine (罚款), 4 suspend, 5 revoke. A case starts at level 1 (severity below
+``fine_severity``) or 3, plus one level per earlier unrectified deadline of the firm (tit-for-tat
+escalation). With first-violation leniency (首违不罚, APL 2021 Art. 33) a first offence of the
+firm in a domain with severity below ``minor_severity`` gets advice and no penalty (a waiver).
+
+Every sanctioned case sets a rectification deadline (``rectification_days``). The firm rectifies
+with ``rectify_probability`` at a uniform time before the deadline (the violation ends then).
+At the deadline (step 7) the colour moves: rectified → yellow (from green); not rectified →
+black, escalation +1 and a follow-up case to the same unit. Clean inspections count towards
+upgrades: yellow → green and black → yellow after ``clean_checks_to_upgrade`` clean checks
+(three-colour rules of the seed case; domain.md M5).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from reformsim.caselog import SOURCES
+from reformsim.population import BLACK, GREEN, YELLOW
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+ADVISE, ORDER_FIX, WARN, FINE, SUSPEND, REVOKE = range(6)
+FOLLOW_UP = SOURCES.index("follow_up")
+
+
+class Sanctions:
+    """Sanction decisions, rectification deadlines and colour transitions."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+        self.deadlines: dict[int, list[int]] = defaultdict(list)
+        self.sanctioned_today: list[int] = []
+
+    def decide(self, cid: int, at: float) -> None:
+        """Choose the sanction for a handled case and schedule its deadline check."""
+        m = self.model
+        sp = m.config.sanctions
+        cases = m.cases
+        ent = m.enterprises
+        vid = int(cases["violation_id"][cid])
+        pair = int(m.violations["pair"][vid])
+        e = int(cases["enterprise"][cid])
+        severity = float(m.catalog.severity[int(cases["matter"][cid])])
+        first = ent.offences[pair] == 0
+        rng = m.streams["sanctions"]
+        if m.config.levers.first_violation_leniency and first and severity < sp.minor_severity:
+            level, waiver = ADVISE, True
+        else:
+            base = ORDER_FIX if severity < sp.fine_severity else FINE
+            level, waiver = min(base + int(ent.escalation[e]), REVOKE), False
+        ent.offences[pair] += 1
+        if level <= ORDER_FIX:
+            ent.advised[pair] = True
+        cases["sanction"][cid] = level
+        cases["waiver"][cid] = waiver
+        cases["penalty"][cid] = level >= FINE
+        deadline = at + sp.rectification_days
+        cases["deadline_at"][cid] = deadline
+        rectified = rng.random() < sp.rectify_probability
+        cases["rectified"][cid] = int(rectified)
+        if rectified:
+            when = at + rng.random() * sp.rectification_days
+            cases["rectified_at"][cid] = when
+            m.end_violations(np.array([vid]), np.array([when]))
+        a = m.config.compliance.risk_own_weight
+        ent.p_hat[pair] += a * (1.0 - ent.p_hat[pair])
+        sat = m.config.satisfaction
+        if waiver:
+            ent.satisfaction[e] += sat.leniency_bonus * (1.0 - ent.satisfaction[e])
+        self.sanctioned_today.append(e)
+        self.deadlines[int(np.floor(deadline))].append(cid)
+
+    def step(self, day: int) -> None:
+        """Check today's deadlines: colour moves, escalation and follow-up cases."""
+        m = self.model
+        cases = m.cases
+        ent = m.enterprises
+        for cid in self.deadlines.pop(day, []):
+            e = int(cases["enterprise"][cid])
+            ent.clean_checks[e] = 0
+            if cases["rectified"][cid] == 1:
+                if ent.colour[e] == GREEN:
+                    ent.set_colour(e, YELLOW)
+                continue
+            ent.set_colour(e, BLACK)
+            ent.escalation[e] += 1
+            vid = int(cases["violation_id"][cid])
+            if not m.violations.is_open(np.array([vid]))[0]:
+                continue
+            deadline = float(cases["deadline_at"][cid])
+            new = m.open_cases(np.array([vid]), np.array([FOLLOW_UP], np.int8),
+                               np.array([deadline]), np.array([-1]))
+            unit = m.units[int(cases["owner_unit"][cid])]
+            m.enqueue_case(int(new[0]), unit, deadline, 0, first_unit=unit)
+
+    def clean_check(self, e: int) -> None:
+        """Record a clean inspection; upgrade the colour after enough of them."""
+        ent = self.model.enterprises
+        ent.clean_checks[e] += 1
+        if ent.clean_checks[e] < self.model.config.sanctions.clean_checks_to_upgrade:
+            return
+        if ent.colour[e] == YELLOW:
+            ent.set_colour(e, GREEN)
+            ent.clean_checks[e] = 0
+        elif ent.colour[e] == BLACK:
+            ent.set_colour(e, YELLOW)
+            ent.clean_checks[e] = 0

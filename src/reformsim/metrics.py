@@ -1,0 +1,179 @@
+"""KPIs: daily time series and the run summary (DESIGN.md §5; domain.md §4).
+
+KPIs count what happens after the warm-up (the *window*): violations whose onset, cases whose
+detection, and visits whose start falls in the window. True violations and recorded cases are
+separate series (SF-5). Follow-up checks of an unrectified violation are cases in the log but not
+new recorded cases. Units are listed in :data:`KPI_UNITS` and in ``docs/outputs.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from reformsim.caselog import CLOSED, ORPHANED, SOURCES
+from reformsim.population import BLACK, GREEN, YELLOW
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+#: The stable output contract (DESIGN.md §5): name -> unit.
+KPI_UNITS: dict[str, str] = {
+    "violations_true": "violations begun in the window",
+    "cases_recorded": "cases detected in the window (follow-ups excluded)",
+    "detection_rate": "share of window violations detected by the end of the run",
+    "cases_closed": "recorded cases closed by the end of the run",
+    "closure_rate": "cases_closed / cases_recorded",
+    "response_time_mean_days": "days from detection to officer on scene (closed cases)",
+    "response_time_p90_days": "90th percentile of the response time, days",
+    "cycle_time_mean_days": "days from detection to closure (closed cases)",
+    "orphan_cases": "recorded cases dropped after max referrals (三不管)",
+    "orphan_share": "orphan_cases / cases_recorded",
+    "transfers_per_case": "mean transfers (referrals) per recorded case",
+    "inspections_total": "on-site inspection visits started in the window",
+    "enterprise_visits_per_firm": "inspection visits per firm per year (受检户次)",
+    "duplicate_visit_share": "share of visits within 30 days of another body's visit",
+    "joint_inspection_share": "share of visits checking domains of >= 2 departments",
+    "compliance_rate": "mean daily share of exposure pairs not violating",
+    "colour_share_green": "share of firms green at the end",
+    "colour_share_yellow": "share of firms yellow at the end",
+    "colour_share_black": "share of firms black at the end",
+    "officer_utilization": "busy hours / available hours of case-working officers",
+    "officer_hours_per_case": "officer hours (travel + service) per closed case",
+    "penalties_issued": "cases closed in the window with a fine or harsher",
+    "waivers_issued": "first-violation waivers (首违不罚) in the window",
+    "assisted_services": "online services done with a grid worker's help (帮办代办)",
+    "resident_satisfaction": "mean resident satisfaction at the end, 0-1",
+    "enterprise_satisfaction": "mean enterprise satisfaction at the end, 0-1",
+    # extra KPIs (not in the minimal contract)
+    "window_days": "days counted in KPIs (run.days - run.warmup_days)",
+    "recorded_per_true": "cases_recorded / violations_true",
+    "inspections_cancelled": "planned visits cancelled after waiting 30 days",
+    "assisted_services_unserved": "requests for help a grid worker had no time for",
+    "backlog_mean": "mean tasks waiting in queues at the end of a day",
+}
+
+CONTRACT_KPIS: tuple[str, ...] = tuple(list(KPI_UNITS)[:26])
+
+
+class Recorder:
+    """Observes the model once a day (step 9) and computes the summary at the end."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+        days = model.config.run.days
+        self.cols = {
+            name: np.full(days, np.nan)
+            for name in ("violations_open", "compliance_rate", "colour_share_green",
+                         "colour_share_yellow", "colour_share_black", "backlog",
+                         "assisted_services", "resident_satisfaction", "enterprise_satisfaction",
+                         "officer_busy_hours")
+        }
+
+    def observe(self, day: int) -> None:
+        """Record today's state."""
+        m = self.model
+        ent = m.enterprises
+        open_pairs = int((ent.violation >= 0).sum())
+        c = self.cols
+        c["violations_open"][day] = open_pairs
+        c["compliance_rate"][day] = 1.0 - open_pairs / ent.n_pairs if ent.n_pairs else 1.0
+        counts = np.bincount(ent.colour, minlength=3) / max(ent.n, 1)
+        c["colour_share_green"][day] = counts[GREEN]
+        c["colour_share_yellow"][day] = counts[YELLOW]
+        c["colour_share_black"][day] = counts[BLACK]
+        c["backlog"][day] = sum(u.backlog for u in m.units)
+        c["assisted_services"][day] = m.services.assisted_today
+        c["resident_satisfaction"][day] = m.residents.satisfaction.mean() if m.residents.n else np.nan
+        c["enterprise_satisfaction"][day] = ent.satisfaction.mean() if ent.n else np.nan
+        c["officer_busy_hours"][day] = m.casework.busy_hours
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per simulated day: state columns plus event counts."""
+        m = self.model
+        days = m.day
+        df = pd.DataFrame({"day": np.arange(days)})
+        df["in_window"] = df["day"] >= m.config.run.warmup_days
+        v, c = m.violations, m.cases
+        recorded = c["source"] != SOURCES.index("follow_up")
+        df["violation_onsets"] = _per_day(v["onset_at"], days)
+        df["cases_detected"] = _per_day(c["detected_at"][recorded], days)
+        df["cases_closed"] = _per_day(c["closed_at"][c["status"] == CLOSED], days)
+        df["cases_orphaned"] = _per_day(c["orphaned_at"][c["status"] == ORPHANED], days)
+        df["inspections"] = _per_day(m.visits["at"], days)
+        for name, col in self.cols.items():
+            df[name] = col[:days]
+        busy = df.pop("officer_busy_hours").to_numpy()
+        df["officer_busy_hours"] = np.diff(np.concatenate([[0.0], np.nan_to_num(busy)]))
+        return df
+
+    def summary(self) -> dict[str, float]:
+        """The KPI summary of the run (see :data:`KPI_UNITS`)."""
+        m = self.model
+        warm = m.config.run.warmup_days
+        window = max(m.day - warm, 1)
+        v, c = m.violations, m.cases
+        in_v = v["onset_at"] >= warm
+        rec = (c["detected_at"] >= warm) & (c["source"] != SOURCES.index("follow_up"))
+        closed = rec & (c["status"] == CLOSED)
+        orphan = rec & (c["status"] == ORPHANED)
+        n_rec = int(rec.sum())
+        response = (c["on_scene_at"] - c["detected_at"])[closed]
+        cycle = (c["closed_at"] - c["detected_at"])[closed]
+        visits_in = m.visits["at"] >= warm
+        done_in = (c["status"] == CLOSED) & (c["closed_at"] >= warm)
+        ent = m.enterprises
+        colours = np.bincount(ent.colour, minlength=3) / max(ent.n, 1)
+        cw = m.casework
+        out = {
+            "violations_true": int(in_v.sum()),
+            "cases_recorded": n_rec,
+            "detection_rate": _ratio(int((v["case"][in_v] >= 0).sum()), int(in_v.sum())),
+            "cases_closed": int(closed.sum()),
+            "closure_rate": _ratio(int(closed.sum()), n_rec),
+            "response_time_mean_days": _mean(response),
+            "response_time_p90_days": float(np.quantile(response, 0.9)) if response.size else np.nan,
+            "cycle_time_mean_days": _mean(cycle),
+            "orphan_cases": int(orphan.sum()),
+            "orphan_share": _ratio(int(orphan.sum()), n_rec),
+            "transfers_per_case": _mean(c["transfers"][rec].astype(float)),
+            "inspections_total": int(visits_in.sum()),
+            "enterprise_visits_per_firm": int(visits_in.sum()) / max(ent.n, 1) * 365.0 / window,
+            "duplicate_visit_share": _mean(m.visits["duplicate"][visits_in].astype(float)),
+            "joint_inspection_share": _mean(m.visits["joint"][visits_in].astype(float)),
+            "compliance_rate": _mean(self.cols["compliance_rate"][warm : m.day]),
+            "colour_share_green": float(colours[GREEN]),
+            "colour_share_yellow": float(colours[YELLOW]),
+            "colour_share_black": float(colours[BLACK]),
+            "officer_utilization": _ratio(cw.busy_hours, cw.available_hours),
+            "officer_hours_per_case": _mean((c["travel_hours"] + c["service_hours"])[closed]),
+            "penalties_issued": int((done_in & c["penalty"]).sum()),
+            "waivers_issued": int((done_in & c["waiver"]).sum()),
+            "assisted_services": int(m.services.assisted_total),
+            "resident_satisfaction": _mean(m.residents.satisfaction),
+            "enterprise_satisfaction": _mean(ent.satisfaction),
+            "window_days": int(window),
+            "recorded_per_true": _ratio(n_rec, int(in_v.sum())),
+            "inspections_cancelled": int(m.inspection_planning.cancelled),
+            "assisted_services_unserved": int(m.services.unserved_total),
+            "backlog_mean": _mean(self.cols["backlog"][warm : m.day]),
+        }
+        return {k: (float(x) if isinstance(x, float | np.floating) else int(x)) for k, x in out.items()}
+
+
+def _per_day(times: np.ndarray, days: int) -> np.ndarray:
+    t = times[np.isfinite(times)]
+    d = np.floor(t).astype(np.int64)
+    d = d[(d >= 0) & (d < days)]
+    return np.bincount(d, minlength=days)[:days]
+
+
+def _mean(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(x.mean()) if x.size else float("nan")
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")

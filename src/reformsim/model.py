@@ -1,0 +1,371 @@
+"""ReformModel: the world of one street and its daily schedule (DESIGN.md §3).
+
+Build a model from a :class:`~reformsim.scenario.Scenario` and a seed, then ``run()`` it; or use
+:func:`reformsim.run` which also returns the result tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from reformsim.agents import (
+    Department,
+    Enterprise,
+    GridWorker,
+    Officer,
+    Resident,
+    Squad,
+    WorkUnit,
+)
+from reformsim.calendar import WorkCalendar
+from reformsim.caselog import CaseLog
+from reformsim.catalog import build_catalog
+from reformsim.errors import ScenarioError
+from reformsim.mechanisms.beliefs import Beliefs
+from reformsim.mechanisms.casework import Casework
+from reformsim.mechanisms.compliance import Compliance
+from reformsim.mechanisms.detection import Detection
+from reformsim.mechanisms.inspection import InspectionPlanning
+from reformsim.mechanisms.residents import ResidentServices
+from reformsim.mechanisms.routing import Routing
+from reformsim.mechanisms.sanctions import Sanctions
+from reformsim.metrics import Recorder
+from reformsim.population import build_enterprises, build_residents
+from reformsim.scenario import Scenario
+from reformsim.streams import Streams
+from reformsim.territory import build_grids, build_territory
+from reformsim.violations import ViolationLog
+from reformsim.visits import VisitLog
+
+
+
+class ReformModel(mesa.Model):
+    """One street under one reform design.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    seed
+        Run seed (int or :class:`numpy.random.SeedSequence`); defaults to ``scenario.run.seed``.
+        Every random process draws from its own stream spawned from it (DESIGN.md §2.5).
+
+    Notes
+    -----
+    One step is one calendar day. ``step`` runs the nine-step schedule of DESIGN.md §3:
+    compliance, residents, detection, routing, inspection planning, casework, follow-up,
+    learning and beliefs, observation.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None) -> None:
+        self.config = scenario
+        self.seed = scenario.run.seed if seed is None else seed
+        self.streams = Streams(self.seed)
+        super().__init__(rng=self.streams.seed_sequence("mesa"))
+        self.day = 0
+        self._seq = 0
+        self.calendar = WorkCalendar(scenario.run.working_days_per_week, scenario.staffing.hours_per_day)
+        self.learning_exponent = -math.log2(scenario.casework.learning_rate)
+        self.domain_names = [d.id for d in scenario.domains]
+        self._build_world()
+        self.compliance = Compliance(self)
+        self.services = ResidentServices(self)
+        self.detection = Detection(self)
+        self.routing = Routing(self)
+        self.inspection_planning = InspectionPlanning(self)
+        self.casework = Casework(self)
+        self.sanctions = Sanctions(self)
+        self.beliefs = Beliefs(self)
+        self.recorder = Recorder(self)
+        self._enterprise_facades: dict[int, Enterprise] = {}
+        self._resident_facades: dict[int, Resident] = {}
+
+    # ------------------------------------------------------------------ the schedule
+
+    def step(self) -> None:
+        """Advance one day through the schedule of DESIGN.md §3."""
+        day = self.day
+        self.compliance.step(day)  # 1. enterprises start violations (M1, M2, M5-M7)
+        self.services.step(day)  # 2. residents' services and grid-worker time (M13, M16)
+        new_cases = self.detection.step(day)  # 3. complaints, patrol, platform (M13)
+        self.routing.route(new_cases)  # 4. referral or dispatch; orphans (M9)
+        self.inspection_planning.step(day)  # 5. department or joint visits (M5, M14)
+        self.casework.step(day)  # 6. officers work queues (M4, M11, M12)
+        self.sanctions.step(day)  # 7. deadlines, colours, escalation (M4, M5)
+        self.beliefs.step(day)  # 8. perceived risk, burden, forgetting (M2, M6, M12)
+        self.recorder.observe(day)  # 9. daily KPIs
+        self.day += 1
+        if self.day >= self.config.run.days:
+            self.running = False
+
+    def run(self) -> ReformModel:
+        """Run the remaining days of the scenario."""
+        remaining = self.config.run.days - self.day
+        if remaining > 0:
+            self.run_for(remaining)
+        return self
+
+    # ------------------------------------------------------------------ building the world
+
+    def _build_world(self) -> None:
+        sc = self.config
+        rng = self.streams["setup"]
+        xy, weight = build_grids(sc.territory, rng)
+        self.enterprises = build_enterprises(sc, weight, rng)
+        self.residents = build_residents(sc, weight, rng)
+        n_grids = sc.territory.n_grids
+        res_per_grid = np.bincount(self.residents.grid, minlength=n_grids)
+        self.resident_grid_start = np.concatenate([[0], np.cumsum(res_per_grid)])
+        area_weight = self._area_weight(weight, res_per_grid)
+        self.territory = build_territory(sc.territory, xy, weight, area_weight)
+        depts = sc.department_specs
+        dom_index = {d: i for i, d in enumerate(self.domain_names)}
+        self.owner_dept = np.zeros(len(self.domain_names), dtype=np.int64)
+        for i, dept in enumerate(depts):
+            self.owner_dept[[dom_index[d] for d in dept.domains]] = i
+        self.catalog = build_catalog(sc, self.owner_dept, rng)
+        lv = sc.levers
+        cat = self.catalog
+        self.team_authority = cat.delegated | (
+            cat.ambiguous & lv.ambiguous_default_to_team & ~cat.negative
+        )
+        self.departments = [
+            Department(self, i, d.id, self.territory.district_xy, [dom_index[x] for x in d.domains])
+            for i, d in enumerate(depts)
+        ]
+        self.squads = [
+            Squad(self, len(depts) + a, f"squad_{a + 1}", self.territory.area_xy[a], a)
+            for a in range(self.territory.n_areas)
+        ]
+        self.units: list[WorkUnit] = [*self.departments, *self.squads]
+        self._staff(depts, dom_index)
+        self.travel = [self.territory.travel_hours(u.base_xy, np.arange(self.territory.n_grids))
+                       for u in self.units]
+        self.violations = ViolationLog()
+        self.cases = CaseLog()
+        self.visits = VisitLog()
+
+    def _area_weight(self, weight: np.ndarray, res_per_grid: np.ndarray) -> np.ndarray:
+        rule = self.config.territory.area_allocation
+        if rule == "equal":
+            return np.ones_like(weight)
+        if rule == "by_population":
+            return res_per_grid.astype(float) + 1e-9
+        firms = np.bincount(self.enterprises.grid, minlength=len(weight)).astype(float)
+        return firms + res_per_grid / 1000.0 + 1e-9
+
+    def _staff(self, depts: list, dom_index: dict[str, int]) -> None:
+        sc = self.config
+        st = sc.staffing
+        cw = sc.casework
+        n_dom = len(self.domain_names)
+        pool = sc.levers.pool_seconded_officers
+        slot = 0
+        for i, dept in enumerate(depts):
+            home = [dom_index[x] for x in dept.domains]
+            skill0 = np.full(n_dom, cw.other_skill)
+            skill0[home] = cw.home_skill
+            for _ in range(st.seconded_officers.get(dept.id, 0)):
+                o = Officer(self, "seconded", home[0], skill0.copy())
+                unit = self.squads[slot % len(self.squads)] if pool else self.departments[i]
+                slot += pool
+                self._assign(o, unit)
+            for _ in range(st.retained_officers.get(dept.id, 0)):
+                self._assign(Officer(self, "retained", home[0], skill0.copy()), self.departments[i])
+        for k in range(st.street_staff):
+            o = Officer(self, "street_staff", -1, np.full(n_dom, cw.street_staff_skill))
+            self._assign(o, self.squads[k % len(self.squads)])
+        self._check_staffing(depts)
+        n_grids = self.territory.n_grids
+        self.grid_workers = [GridWorker(self, k % n_grids) for k in range(st.grid_workers)]
+        gw = np.bincount([w.grid for w in self.grid_workers], minlength=n_grids).astype(float)
+        self.grid_worker_hours = gw * st.hours_per_day
+        self.patrol_hours = self.grid_worker_hours.copy()
+        self.area_grids = [np.flatnonzero(self.territory.area_of_grid == a)
+                           for a in range(self.territory.n_areas)]
+        self.officer_patrol_hours = np.zeros(n_grids)
+        team_works = bool(self.team_authority.any())
+        self.case_officers = [o for u in self.units for o in u.officers
+                              if isinstance(u, Department) or team_works]
+        self.n_case_officers = len(self.case_officers)
+
+    def _assign(self, officer: Officer, unit: WorkUnit) -> None:
+        officer.unit = unit
+        unit.officers.append(officer)
+
+    def _check_staffing(self, depts: list) -> None:
+        if self.team_authority.any():
+            for squad in self.squads:
+                if not squad.officers:
+                    raise ScenarioError(
+                        f"staffing: expected officers in every squad because the street team has "
+                        f"power over {int(self.team_authority.sum())} matters, got none in "
+                        f"{squad.name} (raise staffing.street_staff or pool seconded officers)"
+                    )
+        retained = ~self.team_authority
+        for i, dept in enumerate(depts):
+            owns = retained & np.isin(self.catalog.domain, self.departments[i].domains)
+            if owns.any() and not self.departments[i].officers:
+                raise ScenarioError(
+                    f"staffing.retained_officers.{dept.id}: expected at least 1 officer for the "
+                    f"{int(owns.sum())} matters the department keeps, got 0"
+                )
+
+    # ------------------------------------------------------------------ helpers for mechanisms
+
+    def next_seq(self) -> int:
+        """A global tie-breaking counter for queues (deterministic FIFO)."""
+        self._seq += 1
+        return self._seq
+
+    def in_window(self, day: int) -> bool:
+        """Whether ``day`` is after the warm-up (counted in KPIs)."""
+        return day >= self.config.run.warmup_days
+
+    def grid_violation_share(self) -> np.ndarray:
+        """Share of exposure pairs currently violating, per grid."""
+        ent = self.enterprises
+        pair_grid = self.beliefs.pair_grid
+        n_grids = self.territory.n_grids
+        total = np.bincount(pair_grid, minlength=n_grids).astype(float)
+        viol = np.bincount(pair_grid[ent.violation >= 0], minlength=n_grids)
+        return np.divide(viol, total, out=np.zeros(n_grids), where=total > 0)
+
+    def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
+        """Start violations on ``pairs`` today; schedule their detection."""
+        ent = self.enterprises
+        rng = self.streams["violations"]
+        onset = day + rng.random(pairs.size)
+        doms = ent.pair_dom[pairs]
+        matters = self.catalog.sample_matters(doms, rng.random(pairs.size))
+        ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
+                                     domain=doms, matter=matters, onset_at=onset)
+        ent.violation[pairs] = ids
+        self.detection.schedule(ids)
+        return ids
+
+    def end_violations(self, ids: np.ndarray, at: np.ndarray) -> None:
+        """End violations at the given times and free their exposure pairs."""
+        if ids.size == 0:
+            return
+        self.violations["ended_at"][ids] = at
+        pairs = self.violations["pair"][ids]
+        still = self.enterprises.violation[pairs] == ids
+        self.enterprises.violation[pairs[still]] = -1
+
+    def open_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
+                   complainant: np.ndarray) -> np.ndarray:
+        """Record new cases for violations; returns their ids."""
+        v = self.violations
+        ents = v["enterprise"][vids]
+        grids = self.enterprises.grid[ents]
+        matters = v["matter"][vids]
+        ids = self.cases.append(
+            vids.size, violation_id=vids, enterprise=ents, grid=grids,
+            area=self.territory.area_of_grid[grids], domain=v["domain"][vids], matter=matters,
+            source=source, delegated=self.catalog.delegated[matters],
+            ambiguous=self.catalog.ambiguous[matters], negative_list=self.catalog.negative[matters],
+            onset_at=v["onset_at"][vids], detected_at=detected_at, complainant=complainant,
+        )
+        v["case"][vids] = ids
+        return ids
+
+    def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
+                     first_unit: WorkUnit) -> None:
+        """Put a routed case into a unit's queue."""
+        c = self.cases
+        c["first_unit"][cid] = first_unit.index
+        c["owner_unit"][cid] = unit.index
+        c["transfers"][cid] = transfers
+        c["ready_at"][cid] = ready
+        unit.push_case(ready, cid)
+
+    def has_authority(self, unit: WorkUnit, matter: int) -> bool:
+        """Whether a unit may sanction a matter (team: delegated or 兜底; department: kept)."""
+        if isinstance(unit, Squad):
+            return bool(self.team_authority[matter])
+        domain = int(self.catalog.domain[matter])
+        return int(self.owner_dept[domain]) == unit.index and not self.team_authority[matter]
+
+    def hand_over(self, cid: int, at: float) -> None:
+        """Pass an inspection finding the inspector cannot sanction to the body that can."""
+        matter = int(self.cases["matter"][cid])
+        if self.team_authority[matter]:
+            squad = self.squads[int(self.cases["area"][cid])]
+            lv = self.config.levers
+            ready = (at + lv.dispatch_latency_hours / 24.0 if lv.unified_dispatch
+                     else self.calendar.add_work_days(at, lv.transfer_delay_days))
+            self.enqueue_case(cid, squad, ready, 1, first_unit=squad)
+        else:
+            self.routing.refer(cid, at, misroute=False)
+
+    def joint_inspector(self, enterprise: int) -> WorkUnit:
+        """Who carries out a joint visit: the area squad if the team works, else the lead department."""
+        if self.team_authority.any():
+            return self.squads[int(self.territory.area_of_grid[self.enterprises.grid[enterprise]])]
+        first_pair = self.enterprises.pair_start[enterprise]
+        return self.departments[int(self.owner_dept[self.enterprises.pair_dom[first_pair]])]
+
+    def record_visit(self, e: int, unit: WorkUnit, pairs: np.ndarray, at: float) -> None:
+        """Log a visit; update burden, satisfaction and perceived risk of the visited firm."""
+        ent = self.enterprises
+        n_depts = 1 if len(pairs) == 1 else len(set(self.owner_dept[ent.pair_dom[pairs]].tolist()))
+        duplicate = bool(at - ent.last_visit_day[e] <= 30.0 and ent.last_visit_body[e] != unit.index)
+        self.visits.add(e, unit.index, at, len(pairs), n_depts >= 2, duplicate)
+        ent.last_visit_day[e] = at
+        ent.last_visit_body[e] = unit.index
+        visits = float(ent.visits_12m[e]) + 1.0
+        ent.visits_12m[e] = visits
+        sat = self.config.satisfaction
+        penalty = sat.burden_penalty * ((visits > sat.visit_tolerance_per_year) + duplicate)
+        if penalty:
+            ent.satisfaction[e] -= penalty * ent.satisfaction[e]
+        a = self.config.compliance.risk_own_weight
+        ent.p_hat[pairs] += a * (1.0 - ent.p_hat[pairs])
+        self.beliefs.touch_one(e)
+
+    def residents_feedback(self, cid: int, on_scene: float | None) -> None:
+        """Update the complainant's satisfaction from the response to their complaint."""
+        r = int(self.cases["complainant"][cid])
+        if r < 0:
+            return
+        sat = self.config.satisfaction
+        if on_scene is None:
+            score = 0.0
+        else:
+            days = on_scene - float(self.cases["detected_at"][cid])
+            score = math.exp(-days / sat.response_scale_days)
+        s = self.residents.satisfaction
+        s[r] += sat.learning_weight * (score - s[r])
+
+    # ------------------------------------------------------------------ facades
+
+    def enterprise(self, i: int) -> Enterprise:
+        """The Mesa facade of enterprise ``i`` (created on first use)."""
+        if not 0 <= i < self.enterprises.n:
+            raise IndexError(f"enterprise index: expected 0..{self.enterprises.n - 1}, got {i}")
+        if i not in self._enterprise_facades:
+            self._enterprise_facades[i] = Enterprise(self, i)
+        return self._enterprise_facades[i]
+
+    def resident(self, i: int) -> Resident:
+        """The Mesa facade of resident ``i`` (created on first use)."""
+        if not 0 <= i < self.residents.n:
+            raise IndexError(f"resident index: expected 0..{self.residents.n - 1}, got {i}")
+        if i not in self._resident_facades:
+            self._resident_facades[i] = Resident(self, i)
+        return self._resident_facades[i]
+
+    def materialize_facades(self) -> None:
+        """Create every enterprise and resident facade, so ``agents_by_type`` lists them all.
+
+        Costs about 3 µs per agent; use it for inspection or visualisation, not in experiments.
+        """
+        for i in range(self.enterprises.n):
+            self.enterprise(i)
+        for i in range(self.residents.n):
+            self.resident(i)
+

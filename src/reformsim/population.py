@@ -1,0 +1,166 @@
+"""Column storage for enterprises and residents (DESIGN.md §2.2).
+
+Enterprises (thousands to 100k) and residents (up to millions) keep their state in numpy arrays;
+every per-day rule over them is vectorised. Compliance is decided per *exposure pair*
+(enterprise, domain): a firm in a sector is exposed to that sector's domains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reformsim.scenario import COLOURS, RISK_TYPES, Scenario
+
+GREEN, YELLOW, BLACK = 0, 1, 2
+HONEST, RATIONAL, IMITATOR, INCOMPETENT = 0, 1, 2, 3
+
+#: Colour transitions allowed by the three-colour rules (domain.md M5): (from, to).
+ALLOWED_COLOUR_EDGES = frozenset({(GREEN, YELLOW), (GREEN, BLACK), (YELLOW, GREEN),
+                                  (YELLOW, BLACK), (BLACK, YELLOW)})
+
+
+@dataclass
+class Enterprises:
+    """Per-enterprise and per-exposure-pair columns.
+
+    Attributes
+    ----------
+    grid, sector, risk_type, colour, clean_checks, escalation : ndarray of int
+        One entry per enterprise.
+    satisfaction, visits_12m, last_visit_day, last_visit_body : ndarray
+        Burden and satisfaction state (M6).
+    pair_ent, pair_dom : ndarray of int
+        The exposure pairs; ``pairs_of_ent`` slices are contiguous (pairs sorted by enterprise).
+    gain, p_hat : ndarray of float
+        Gain from violating and perceived detection probability per pair (M1, M2).
+    violation : ndarray of int
+        Open violation id per pair, or -1.
+    offences : ndarray of int
+        Number of sanctioned offences per pair (first-violation leniency, M4).
+    advised : ndarray of bool
+        Pair has received advice (lowers the incompetent type's violation rate).
+    """
+
+    grid: np.ndarray
+    sector: np.ndarray
+    risk_type: np.ndarray
+    colour: np.ndarray
+    clean_checks: np.ndarray
+    escalation: np.ndarray
+    satisfaction: np.ndarray
+    visits_12m: np.ndarray
+    last_visit_day: np.ndarray
+    last_visit_body: np.ndarray
+    pair_ent: np.ndarray
+    pair_dom: np.ndarray
+    pair_start: np.ndarray
+    gain: np.ndarray
+    p_hat: np.ndarray
+    violation: np.ndarray
+    offences: np.ndarray
+    advised: np.ndarray
+    colour_changes: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Number of enterprises."""
+        return int(self.grid.shape[0])
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of (enterprise, domain) exposure pairs."""
+        return int(self.pair_ent.shape[0])
+
+    def pairs_of(self, ent: int) -> np.ndarray:
+        """Pair indices of one enterprise."""
+        return np.arange(self.pair_start[ent], self.pair_start[ent + 1])
+
+    def set_colour(self, ent: int, new: int) -> None:
+        """Move one enterprise to a colour, recording the transition (checked by tests)."""
+        old = int(self.colour[ent])
+        if old != new:
+            self.colour_changes.append((old, new))
+            self.colour[ent] = new
+
+
+@dataclass
+class Residents:
+    """Per-resident columns (M13, M16).
+
+    Attributes
+    ----------
+    grid : ndarray of int
+    elderly : ndarray of bool
+    literacy : ndarray of float
+        Probability that online self-service succeeds.
+    propensity : ndarray of float
+        Relative complaint propensity (mean 1).
+    satisfaction : ndarray of float
+    """
+
+    grid: np.ndarray
+    elderly: np.ndarray
+    literacy: np.ndarray
+    propensity: np.ndarray
+    satisfaction: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of residents."""
+        return int(self.grid.shape[0])
+
+
+def _draw_categories(shares: dict[str, float], names: tuple[str, ...], n: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    p = np.array([shares.get(k, 0.0) for k in names])
+    return rng.choice(len(names), size=n, p=p / p.sum())
+
+
+def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator) -> Enterprises:
+    """Create the enterprise columns and their exposure pairs."""
+    pop = sc.population
+    n = pop.n_enterprises
+    grid = rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum())
+    sectors = sc.sector_specs
+    sector = rng.choice(len(sectors), size=n, p=np.array([s.share for s in sectors]))
+    order = np.lexsort((np.arange(n), grid))  # sort firms by grid for locality
+    grid, sector = grid[order], sector[order]
+    risk = _draw_categories(pop.risk_types, RISK_TYPES, n, rng)
+    colour = _draw_categories(pop.initial_colour, COLOURS, n, rng)
+    dom_index = {d.id: i for i, d in enumerate(sc.domains)}
+    sector_domains = [np.array(sorted(dom_index[d] for d in set(s.domains))) for s in sectors]
+    counts = np.array([len(sector_domains[s]) for s in sector], dtype=np.int64)
+    pair_start = np.concatenate([[0], np.cumsum(counts)])
+    pair_ent = np.repeat(np.arange(n), counts)
+    pair_dom = (np.concatenate([sector_domains[s] for s in sector]) if n else
+                np.zeros(0, dtype=np.int64))
+    cs = sc.compliance
+    n_pairs = len(pair_ent)
+    gain = rng.lognormal(np.log(cs.gain_mean) - 0.5 * cs.gain_sigma**2, cs.gain_sigma, n_pairs)
+    return Enterprises(
+        grid=grid.astype(np.int64), sector=sector.astype(np.int64), risk_type=risk.astype(np.int8),
+        colour=colour.astype(np.int8), clean_checks=np.zeros(n, np.int16),
+        escalation=np.zeros(n, np.int16),
+        satisfaction=np.full(n, sc.satisfaction.enterprise_initial),
+        visits_12m=np.zeros(n), last_visit_day=np.full(n, -10_000.0),
+        last_visit_body=np.full(n, -1, np.int64),
+        pair_ent=pair_ent, pair_dom=pair_dom.astype(np.int64), pair_start=pair_start,
+        gain=gain, p_hat=np.full(n_pairs, cs.initial_perceived_risk),
+        violation=np.full(n_pairs, -1, np.int64), offences=np.zeros(n_pairs, np.int32),
+        advised=np.zeros(n_pairs, bool),
+    )
+
+
+def build_residents(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator) -> Residents:
+    """Create the resident columns: grid, age group, digital literacy, complaint propensity."""
+    n = sc.population.n_residents
+    grid = np.sort(rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum()))
+    elderly = rng.random(n) < sc.population.elderly_share
+    sv = sc.services
+    literacy = np.where(elderly, sv.literacy_elderly, sv.literacy_young)
+    propensity = rng.gamma(2.0, 0.5, n)
+    return Residents(grid=grid.astype(np.int64), elderly=elderly, literacy=literacy,
+                     propensity=propensity,
+                     satisfaction=np.full(n, sc.satisfaction.resident_initial))

@@ -1,0 +1,62 @@
+"""A growable column table: numpy arrays with amortised O(1) appends.
+
+Cases and violations are events: their number grows with what happens, not with agents × days
+(DESIGN.md §2.3). Rows are appended in batches and updated by index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class Table:
+    """Columns of fixed dtype that grow by doubling.
+
+    Parameters
+    ----------
+    schema
+        Column name → (dtype, fill value for new rows).
+    capacity
+        Initial number of rows allocated.
+    """
+
+    def __init__(self, schema: dict[str, tuple[Any, Any]], capacity: int = 1024) -> None:
+        self.schema = schema
+        self.n = 0
+        self.cols: dict[str, np.ndarray] = {
+            name: np.full(capacity, fill, dtype=dtype) for name, (dtype, fill) in schema.items()
+        }
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The live column (a view over the filled rows)."""
+        return self.cols[name][: self.n]
+
+    def _reserve(self, extra: int) -> None:
+        cap = next(iter(self.cols.values())).shape[0]
+        need = self.n + extra
+        if need <= cap:
+            return
+        new_cap = max(need, 2 * cap)
+        for name, (dtype, fill) in self.schema.items():
+            grown = np.full(new_cap, fill, dtype=dtype)
+            grown[: self.n] = self.cols[name][: self.n]
+            self.cols[name] = grown
+
+    def append(self, k: int, **values: Any) -> np.ndarray:
+        """Append ``k`` rows; unspecified columns get their fill value. Returns the new row ids."""
+        self._reserve(k)
+        ids = np.arange(self.n, self.n + k)
+        for name, value in values.items():
+            self.cols[name][self.n : self.n + k] = value
+        self.n += k
+        return ids
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the filled rows as a DataFrame."""
+        return pd.DataFrame({name: col[: self.n].copy() for name, col in self.cols.items()})
