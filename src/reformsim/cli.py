@@ -13,10 +13,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from reformsim.errors import ReformsimError
+from reformsim.errors import ReformsimError, ScenarioError
 from reformsim.metrics import KPI_UNITS
 from reformsim.results import RunResult, run
-from reformsim.scenario import load_scenario
+from reformsim.scenario import Scenario, load_scenario
 
 DEMO_SCENARIOS = ("n_street_siloed.toml", "n_street_integrated.toml")
 
@@ -26,20 +26,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"reformsim: error: {message} (see 'reformsim {self.prog.split()[-1]} -h')\n")
 
 
+def _seed(text: str) -> int:
+    """Parse a ``--seed`` value: a non-negative integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     p = _Parser(prog="reformsim", description="Simulate enforcement reform designs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run one scenario and write its outputs")
     r.add_argument("scenario", help="scenario TOML file")
-    r.add_argument("--seed", type=int, default=None, help="run seed (default: the scenario's)")
+    r.add_argument("--seed", type=_seed, default=None, help="run seed (default: the scenario's)")
     r.add_argument("--out", default=None, help="directory for summary.json, *.parquet, manifest.json")
     r.add_argument("--quiet", action="store_true", help="do not print the KPI table")
-    v = sub.add_parser("validate", help="check scenario files")
+    v = sub.add_parser("validate", help="check scenario files (one error line per bad file)")
     v.add_argument("files", nargs="+")
     d = sub.add_parser("demo", help="run N Street siloed and integrated, print KPIs side by side")
     d.add_argument("--scenarios", default="scenarios", help="directory with the N Street files")
-    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--seed", type=_seed, default=1)
     d.add_argument("--out", default="out/demo")
     sub.add_parser("kpis", help="list the KPI names and units")
     return p
@@ -62,10 +73,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _cmd_run(args)
     if args.command == "validate":
-        for f in args.files:
-            sc = load_scenario(f)
-            print(f"{f}: ok ({sc.name}, hash {sc.content_hash()[:12]})")
-        return 0
+        return _cmd_validate(args.files)
     if args.command == "demo":
         return _cmd_demo(args)
     for name, unit in KPI_UNITS.items():
@@ -73,13 +81,47 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    sc = load_scenario(args.scenario)
+def _cmd_validate(files: Sequence[str]) -> int:
+    """Check every file; one line per file (errors on stderr); status 2 if any is bad."""
+    status = 0
+    for f in files:
+        try:
+            sc = load_scenario(f)
+        except ReformsimError as exc:
+            print(f"reformsim: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        print(f"{f}: ok ({sc.name}, hash {sc.content_hash()[:12]})")
+    return status
+
+
+def _run_scenario(path: str | Path, seed: int | None) -> tuple[Scenario, RunResult, float]:
+    """Load and run one file; build-time scenario errors are reported against the file."""
+    sc = load_scenario(path)
     t0 = time.perf_counter()
-    res = run(sc, seed=args.seed)
-    elapsed = time.perf_counter() - t0
+    try:
+        res = run(sc, seed=seed)
+    except ScenarioError as exc:
+        if exc.source is None:
+            raise ScenarioError(exc.detail, source=str(path)) from None
+        raise
+    return sc, res, time.perf_counter() - t0
+
+
+def _write(res: RunResult, out: str | Path) -> None:
+    """Write a run's outputs; an unusable --out directory is a one-line user error."""
+    try:
+        res.write(out)
+    except OSError as exc:
+        raise ReformsimError(
+            f"--out: expected a writable directory, got {str(out)!r} ({exc.strerror or exc})"
+        ) from None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    sc, res, elapsed = _run_scenario(args.scenario, args.seed)
     if args.out:
-        res.write(args.out)
+        _write(res, args.out)
     if not args.quiet:
         print(format_table({sc.name: res}))
         where = f", outputs in {args.out}" if args.out else ""
@@ -91,11 +133,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     results: dict[str, RunResult] = {}
     for name in DEMO_SCENARIOS:
         path = Path(args.scenarios) / name
-        sc = load_scenario(path)
-        t0 = time.perf_counter()
-        res = run(sc, seed=args.seed)
-        print(f"ran {sc.name} (seed {args.seed}) in {time.perf_counter() - t0:.2f} s", flush=True)
-        res.write(Path(args.out) / path.stem)
+        sc, res, elapsed = _run_scenario(path, args.seed)
+        print(f"ran {sc.name} (seed {args.seed}) in {elapsed:.2f} s", flush=True)
+        _write(res, Path(args.out) / path.stem)
         results[sc.name] = res
     print()
     print(format_table(results))

@@ -127,6 +127,9 @@ class ReformModel(mesa.Model):
         for i, dept in enumerate(depts):
             self.owner_dept[[dom_index[d] for d in dept.domains]] = i
         self.catalog = build_catalog(sc, self.owner_dept, rng)
+        ent = self.enterprises
+        firm_dept = np.unique(ent.pair_ent * len(depts) + self.owner_dept[ent.pair_dom])
+        self.depts_of_firm = np.bincount(firm_dept // len(depts), minlength=ent.n)
         lv = sc.levers
         cat = self.catalog
         self.team_authority = cat.delegated | (
@@ -309,10 +312,13 @@ class ReformModel(mesa.Model):
         first_pair = self.enterprises.pair_start[enterprise]
         return self.departments[int(self.owner_dept[self.enterprises.pair_dom[first_pair]])]
 
-    def record_visit(self, e: int, unit: WorkUnit, pairs: np.ndarray, at: float) -> None:
-        """Log a visit; update burden, satisfaction and perceived risk of the visited firm."""
+    def record_visit(self, e: int, unit: WorkUnit, pairs: np.ndarray, n_depts: int,
+                     at: float) -> None:
+        """Log a visit; update burden, satisfaction and perceived risk of the visited firm.
+
+        ``n_depts`` is the number of departments whose domains the visit checks (>= 2: joint).
+        """
         ent = self.enterprises
-        n_depts = 1 if len(pairs) == 1 else len(set(self.owner_dept[ent.pair_dom[pairs]].tolist()))
         duplicate = bool(at - ent.last_visit_day[e] <= 30.0 and ent.last_visit_body[e] != unit.index)
         self.visits.add(e, unit.index, at, len(pairs), n_depts >= 2, duplicate)
         ent.last_visit_day[e] = at

@@ -19,6 +19,8 @@ import difflib
 import hashlib
 import json
 import math
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,15 +40,19 @@ RISK_TYPES = ("honest", "rational", "imitator", "incompetent")
 
 
 class _Strict(BaseModel):
-    """Base: unknown keys are errors, values are validated strictly and frozen after load."""
+    """Base: unknown keys are errors, values are validated strictly and frozen after load.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    ``nan`` and ``inf`` (valid TOML floats) are rejected: no parameter means anything infinite.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _check_shares(shares: dict[str, float], field: str) -> None:
     total = sum(shares.values())
     if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ValueError(f"{field}: expected shares summing to 1, got {total:.6g}")
+        parts = ", ".join(f"{k} = {v:.6g}" for k, v in shares.items())
+        raise ValueError(f"{field}: expected shares summing to 1, got {total:.6g} ({parts})")
 
 
 class RunSpec(_Strict):
@@ -154,7 +160,10 @@ class PopulationSpec(_Strict):
 def _check_keys(mapping: dict[str, Any], allowed: tuple[str, ...], field: str) -> None:
     for key in mapping:
         if key not in allowed:
-            raise ValueError(f"{field}: unknown key {key!r}{_did_you_mean(key, allowed)}")
+            raise ValueError(
+                f"{field}.{key}: expected one of {', '.join(allowed)}, got unknown key {key!r}"
+                f"{_did_you_mean(key, allowed)}"
+            )
 
 
 class StaffingSpec(_Strict):
@@ -189,7 +198,7 @@ class ComplianceSpec(_Strict):
     gain_mean: Pos = 1.0
     gain_sigma: NonNeg = 0.5
     sanction_size: NonNeg = 4.0
-    colour_leverage: NonNeg = 2.0
+    colour_leverage: NonNeg = 1.0
     choice_noise: Pos = 0.4
     probability_weighting_gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.65
     max_onset_rate_per_year: NonNeg = 1.0
@@ -200,16 +209,16 @@ class ComplianceSpec(_Strict):
     risk_own_weight: Share = 0.3
     risk_neighbour_weight: Share = 0.05
     risk_decay_per_year: NonNeg = 1.0
-    self_correction_rate_per_year: NonNeg = 0.5
+    self_correction_rate_per_year: NonNeg = 6.0
 
 
 class DetectionSpec(_Strict):
     """Detection hazards per open violation (M13), per day."""
 
-    complaint_rate: NonNeg = 0.02
-    patrol_rate: NonNeg = 0.04
+    complaint_rate: NonNeg = 0.01
+    patrol_rate: NonNeg = 0.1
     platform_rate: NonNeg = 0.005
-    report_share_without_authority: Share = 0.4
+    report_share_without_authority: Share = 0.25
     officer_patrol_share: Share = 0.5
     report_latency_hours: NonNeg = 2.0
 
@@ -240,7 +249,10 @@ class InspectionSpec(_Strict):
         _check_keys(self.rate_per_year, COLOURS, "inspection.rate_per_year")
         for c in COLOURS:
             if c not in self.rate_per_year:
-                raise ValueError(f"inspection.rate_per_year: missing key {c!r}")
+                raise ValueError(
+                    f"inspection.rate_per_year: expected a rate for each of {', '.join(COLOURS)}, "
+                    f"got none for {c!r}"
+                )
         return self
 
 
@@ -344,30 +356,39 @@ class Scenario(_Strict):
             for dom in dept.domains:
                 if dom not in domain_ids:
                     raise ValueError(
-                        f"departments[{dept.id}].domains: unknown domain {dom!r}"
-                        f"{_did_you_mean(dom, domain_ids)}"
+                        f"departments[{dept.id}].domains: expected domain ids (one of "
+                        f"domains[].id), got unknown domain {dom!r}{_did_you_mean(dom, domain_ids)}"
                     )
                 if dom in owner:
                     raise ValueError(
-                        f"departments[{dept.id}].domains: domain {dom!r} already owned by "
-                        f"{owner[dom]!r}; expected exactly one owner per domain"
+                        f"departments[{dept.id}].domains: expected each domain owned by exactly "
+                        f"one department, got {dom!r} also owned by {owner[dom]!r}"
                     )
                 owner[dom] = dept.id
         missing = [d for d in domain_ids if d not in owner]
         if missing:
-            raise ValueError(f"departments: expected every domain owned, got no owner for {missing}")
+            raise ValueError(
+                f"departments: expected every domain owned by a department, got no owner for "
+                f"{', '.join(repr(d) for d in missing)}"
+            )
         for field in ("seconded_officers", "retained_officers"):
             for key in getattr(self.staffing, field):
                 if key not in dept_ids:
+                    hint = (
+                        f" (did you mean {owner[key]!r}, the department that owns domain {key!r}?)"
+                        if key in owner
+                        else _did_you_mean(key, dept_ids)
+                    )
                     raise ValueError(
-                        f"staffing.{field}: unknown department {key!r}{_did_you_mean(key, dept_ids)}"
+                        f"staffing.{field}.{key}: expected a department id "
+                        f"(one of departments[].id), got unknown department {key!r}{hint}"
                     )
         for sector in self.population.sectors:
             for dom in sector.domains:
                 if dom not in domain_ids:
                     raise ValueError(
-                        f"population.sectors[{sector.id}].domains: unknown domain {dom!r}"
-                        f"{_did_you_mean(dom, domain_ids)}"
+                        f"population.sectors[{sector.id}].domains: expected domain ids (one of "
+                        f"domains[].id), got unknown domain {dom!r}{_did_you_mean(dom, domain_ids)}"
                     )
         if self.levers.delegated_matters > self.catalog.n_matters:
             raise ValueError(
@@ -452,44 +473,164 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+class _FileError(Exception):
+    """A problem located in one file of an ``extends`` chain (turned into a ScenarioError)."""
+
+    def __init__(self, detail: str, where: Path) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.where = where
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=(.*)$")
+_BARE_WORD = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(#.*)?$")
+
+
+def _toml_key_at(lines: list[str], lineno: int) -> str | None:
+    """Best-effort dotted key set on line ``lineno`` (1-based), from the table headers above."""
+    if not 1 <= lineno <= len(lines):
+        return None
+    table = ""
+    for text in lines[: lineno - 1]:
+        m = _TOML_HEADER.match(text)
+        if m:
+            table = ".".join(part.strip().strip("\"'") for part in m.group(1).split("."))
+            table += "[]" if text.lstrip().startswith("[[") else ""
+    m = _TOML_KEY.match(lines[lineno - 1])
+    if not m:
+        return None
+    key = ".".join(part.strip().strip("\"'") for part in m.group(1).split("."))
+    return f"{table}.{key}" if table else key
+
+
+def _toml_syntax_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """One line for a TOML syntax error: the key (or line), what TOML expects, the line given."""
+    raw = str(exc)
+    lines = text.splitlines()
+    m = _TOML_AT.search(raw)
+    if m:
+        lineno, colno = int(m.group(1)), int(m.group(2))
+        reason = raw[: m.start()]
+    else:
+        lineno, colno = len(lines), 0
+        reason = _TOML_END.sub("", raw)
+    reason = reason[:1].lower() + reason[1:] if reason else "syntax error"
+    line = lines[lineno - 1].strip() if 1 <= lineno <= len(lines) else ""
+    key = _toml_key_at(lines, lineno)
+    where = f"{key} (line {lineno})" if key else f"line {lineno}, column {colno}"
+    if key and reason.startswith("invalid value"):
+        value = _TOML_KEY.match(lines[lineno - 1]).group(2)  # type: ignore[union-attr]
+        bare = _BARE_WORD.match(value)
+        if bare:
+            reason = f'strings need quotes: {key.rsplit(".", 1)[-1]} = "{bare.group(1)}"'
+    elif reason.startswith("cannot overwrite a value"):
+        reason = "each key set only once per table; this key is set a second time"
+    got = repr(line) if line else "end of file"
+    return f"{where}: expected valid TOML ({reason}), got {_clip(got)}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file; every failure is a one-line :class:`_FileError`."""
+    try:
+        blob = path.read_bytes()
     except FileNotFoundError:
-        raise ScenarioError(f"file not found: expected an existing TOML file, got {str(path)!r}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML: {exc}", source=str(path)) from None
+        raise _FileError("expected an existing scenario file, got no such file", path) from None
+    except IsADirectoryError:
+        raise _FileError("expected a scenario file, got a directory", path) from None
     except OSError as exc:
-        raise ScenarioError(f"cannot read file: {exc.strerror}", source=str(path)) from None
+        raise _FileError(f"expected a readable file, got {exc.strerror or exc}", path) from None
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        lineno = blob.count(b"\n", 0, exc.start) + 1
+        lines = blob.decode("utf-8", errors="replace").splitlines()
+        key = _toml_key_at(lines, lineno)
+        where = f"{key} (line {lineno})" if key else f"line {lineno}"
+        bad = blob[exc.start : exc.end + 1]
+        raise _FileError(
+            f"{where}: expected UTF-8 text, got bytes {bad!r} "
+            f"(save the file as UTF-8, not GBK or another encoding)",
+            path,
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _FileError(_toml_syntax_message(exc, text), path) from None
 
 
-def resolve_extends(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Read the files of an ``extends`` chain, base first, each with ``extends`` removed."""
+    current = path
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    while True:
+        data = _read_toml(current)
+        chain.append((current, data))
+        parent = data.pop("extends", None)
+        if parent is None:
+            return chain[::-1]
+        if not isinstance(parent, str):
+            raise _FileError(
+                f"extends: expected a file name (string), got {_short(parent)}", current
+            )
+        target = (current.parent / parent).resolve()
+        seen = [p for p, _ in chain]
+        if target in seen:
+            cycle = " -> ".join(p.name for p in (*seen[seen.index(target) :], target))
+            what = "a file other than this one" if target == current else "no cycle"
+            raise _FileError(f"extends: expected {what}, got {parent!r} ({cycle})", current)
+        if target.is_dir():
+            raise _FileError(
+                f"extends: expected a scenario file, got {parent!r} (a directory: {target})",
+                current,
+            )
+        if not target.exists():
+            siblings = (
+                [p.name for p in target.parent.glob("*.toml")] if target.parent.is_dir() else []
+            )
+            close = difflib.get_close_matches(target.name, siblings, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _FileError(
+                f"extends: expected an existing scenario file, got {parent!r} "
+                f"(no such file: {target}{hint})",
+                current,
+            )
+        current = target
+
+
+def _error(detail: str, where: Path, top: Path, source: str) -> ScenarioError:
+    """Build a ScenarioError for the named file, saying which extended file holds the fault."""
+    if where != top:
+        detail = f"{detail} (in {_display(where)})"
+    return ScenarioError(detail, source=source)
+
+
+def resolve_extends(path: str | Path) -> dict[str, Any]:
     """Read a TOML scenario and merge it over the file named by its ``extends`` key.
 
     ``extends`` is resolved relative to the extending file. Cycles and missing targets are
     reported as :class:`~reformsim.errors.ScenarioError` naming the ``extends`` field.
     """
-    path = Path(path).resolve()
-    if path in _chain:
-        cycle = " -> ".join(p.name for p in (*_chain, path))
-        raise ScenarioError(f"extends: expected no cycle, got {cycle}", source=str(_chain[0]))
-    data = _read_toml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(
-            f"extends: expected a file name (string), got {parent!r}", source=str(path)
-        )
-    target = (path.parent / parent).resolve()
-    if not target.exists():
-        raise ScenarioError(
-            f"extends: expected an existing scenario file, got {parent!r} (not found at {target})",
-            source=str(path),
-        )
-    base = resolve_extends(target, (*_chain, path))
-    return deep_merge(base, data)
+    top = Path(path).resolve()
+    try:
+        chain = _read_chain(top)
+    except _FileError as exc:
+        raise _error(exc.detail, exc.where, top, str(path)) from None
+    data: dict[str, Any] = {}
+    for _, layer in chain:
+        data = deep_merge(data, layer)
+    return data
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -498,46 +639,133 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ScenarioError
-        With one line naming the field, the expected and the got value.
+        With one line naming the field, the expected and the got value. When the faulty value
+        comes from a file named by ``extends``, the message says which file.
     """
-    data = resolve_extends(path)
-    return scenario_from_dict(data, source=str(path))
+    top = Path(path).resolve()
+    try:
+        chain = _read_chain(top)
+    except _FileError as exc:
+        raise _error(exc.detail, exc.where, top, str(path)) from None
+    data: dict[str, Any] = {}
+    for _, layer in chain:
+        data = deep_merge(data, layer)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        detail = format_validation_error(exc, data)
+        origin = _origin(detail, chain)
+        if origin is not None:
+            detail += _merge_note(detail, origin, chain)
+        raise _error(detail, origin or top, top, str(path)) from None
+
+
+def _field_keys(detail: str) -> list[str]:
+    """Return the table keys of the field that starts a message (up to any list index)."""
+    field = detail.split(": ", 1)[0].split(" ", 1)[0].split("[", 1)[0]
+    return [k for k in field.split(".") if k]
+
+
+def _lookup(layer: dict[str, Any], keys: list[str]) -> tuple[bool, Any]:
+    node: Any = layer
+    for k in keys:
+        if not isinstance(node, dict) or k not in node:
+            return False, None
+        node = node[k]
+    return True, node
+
+
+def _origin(detail: str, chain: list[tuple[Path, dict[str, Any]]]) -> Path | None:
+    """Return the last file of the chain that sets the field that starts ``detail``."""
+    keys = _field_keys(detail)
+    for file, layer in reversed(chain):
+        if _lookup(layer, keys)[0]:
+            return file
+    return None
+
+
+def _merge_note(detail: str, origin: Path, chain: list[tuple[Path, dict[str, Any]]]) -> str:
+    """Say which keys of a faulty table were merged in from an extended file, if any."""
+    keys = _field_keys(detail)
+    files = [f for f, _ in chain]
+    own = _lookup(chain[files.index(origin)][1], keys)[1]
+    if not isinstance(own, dict):
+        return ""
+    merged: dict[str, Path] = {}
+    for file, layer in chain[: files.index(origin)]:
+        found, node = _lookup(layer, keys)
+        if found and isinstance(node, dict):
+            merged.update({k: file for k in node if k not in own})
+    if not merged:
+        return ""
+    names = ", ".join(sorted(merged))
+    where = ", ".join(sorted({_display(f) for f in merged.values()}))
+    return f" (tables merge over the extended file: {names} came from {where})"
 
 
 def scenario_from_dict(data: dict[str, Any], source: str | None = None) -> Scenario:
     """Validate a plain mapping into a :class:`Scenario` (no ``extends`` handling)."""
     if "extends" in data:
-        raise ScenarioError("extends: only allowed in files loaded with load_scenario", source)
+        raise ScenarioError(
+            "extends: expected no extends in a mapping (only load_scenario reads files), "
+            f"got {_short(data['extends'])}",
+            source,
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc), source=source) from None
+        raise ScenarioError(format_validation_error(exc, data), source=source) from None
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """Turn pydantic's first error into one line: field, expected, got."""
+def format_validation_error(exc: ValidationError, data: Any = None) -> str:
+    """Turn pydantic's first error into one line: field, expected, got.
+
+    Parameters
+    ----------
+    exc
+        The validation error.
+    data
+        The validated mapping, if available: list items with an ``id`` are then named by it
+        (``population.sectors[retail].share``) instead of by position.
+    """
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = _format_loc(first["loc"])
+    loc = _format_loc(first["loc"], data)
     kind = first["type"]
     got = first.get("input")
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     if kind == "extra_forbidden":
         key = str(first["loc"][-1])
-        allowed = _allowed_fields(first["loc"][:-1])
-        return f"{loc}: unknown key{_did_you_mean(key, allowed)}; allowed keys are {sorted(allowed)}{more}"
-    if kind == "value_error":
-        msg = str(first["msg"]).removeprefix("Value error, ")
-        return msg if ":" in msg.split(" ")[0] else f"{loc}: {msg}"
+        allowed = sorted(_allowed_fields(first["loc"][:-1]))
+        expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
+        hint = _did_you_mean(key, allowed)
+        return f"{loc}: expected {expected}, got unknown key {key!r}{hint}{more}"
+    if kind in ("value_error", "assertion_error"):
+        msg = str(first["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return msg + more if ":" in msg.split(" ")[0] else f"{loc}: {msg}{more}"
     if kind == "missing":
-        return f"{loc}: required field is missing{more}"
+        return f"{loc}: expected a value (required field), got nothing{more}"
     expected = _expected_phrase(first)
-    return f"{loc}: expected {expected}, got {_short(got)}{more}"
+    kind_of = f" ({_toml_type(got)})" if kind.endswith("_type") else ""
+    return f"{loc}: expected {expected}, got {_short(got)}{kind_of}{more}"
+
+
+_TYPE_PHRASES = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "list_type": "a list",
+}
 
 
 def _expected_phrase(err: Any) -> str:
     ctx = err.get("ctx") or {}
     kind = err["type"]
+    if kind in _TYPE_PHRASES:
+        return _TYPE_PHRASES[kind]
     if kind == "greater_than_equal":
         return f"a number >= {ctx.get('ge')}"
     if kind == "greater_than":
@@ -546,28 +774,81 @@ def _expected_phrase(err: Any) -> str:
         return f"a number <= {ctx.get('le')}"
     if kind == "less_than":
         return f"a number < {ctx.get('lt')}"
+    if kind == "finite_number":
+        return "a finite number"
     if kind == "literal_error":
         return f"one of {ctx.get('expected')}"
     if kind == "string_pattern_mismatch":
         return "a lower-case identifier (letters, digits, _)"
     if kind == "too_short":
         return f"at least {ctx.get('min_length')} item(s)"
-    return str(err["msg"]).lower()
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} item(s)"
+    msg = str(err["msg"]).removeprefix("Input should be ")
+    return msg[:1].lower() + msg[1:]
+
+
+def _toml_type(value: Any) -> str:
+    """Name the kind of a value in TOML words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _toml_repr(value: Any) -> str:
+    """Write a value the way TOML writes it (true, nan, inline tables)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_repr(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_repr(v) for v in value) + "]"
+    return repr(value)
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _clip(_toml_repr(value))
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
+def _format_loc(loc: tuple[Any, ...], data: Any = None) -> str:
     out = ""
+    node = data
     for part in loc:
         if isinstance(part, int):
-            out += f"[{part}]"
+            out += f"[{_item_name(node, part)}]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
         else:
             out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return out or "(top level)"
+
+
+def _item_name(items: Any, index: int) -> str:
+    """Name a list item by its ``id`` when valid and unique, else by its position."""
+    if not isinstance(items, list) or not 0 <= index < len(items):
+        return str(index)
+    ids = [it.get("id") if isinstance(it, dict) else None for it in items]
+    name = ids[index]
+    if isinstance(name, str) and re.fullmatch(r"[a-z][a-z0-9_]*", name) and ids.count(name) == 1:
+        return name
+    return str(index)
 
 
 def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:

@@ -195,8 +195,8 @@ class Casework:
         hours = travel + spec.host_hours + spec.check_hours_per_domain * len(task.pairs)
         end = self._work(officer, start, hours)
         on_site = m.calendar.add_work_hours(start, travel / 2.0 + spec.host_hours) if hours else start
-        m.record_visit(e, unit, task.pairs, start)
-        found = self._find(officer, task.pairs)
+        m.record_visit(e, unit, task.pairs, task.n_depts, start)
+        found = self._find(officer, task.pairs, on_site)
         for pair in found:
             vid = int(ent.violation[pair])
             cid = int(m.open_cases(np.array([vid]), np.array([INSPECTION], np.int8),
@@ -208,19 +208,26 @@ class Casework:
                 end = self.handle_case(unit, officer, cid, end, travel=0.0)
             else:
                 m.hand_over(cid, on_site)
-        open_vid = ent.violation[task.pairs]
-        if not found and not (open_vid >= 0).any():
+        if not found and ent.violation[task.pairs].max() < 0:
             m.sanctions.clean_check(e)
 
-    def _find(self, officer: Officer, pairs: np.ndarray) -> list[int]:
-        """Open violations not yet known to anyone that the inspector finds."""
+    def _find(self, officer: Officer, pairs: np.ndarray, at: float) -> list[int]:
+        """Open violations (begun before ``at``) not yet known to anyone that the inspector finds.
+
+        One uniform is drawn per checked pair when the firm has any open violation.
+        """
         m = self.model
         ent = m.enterprises
-        u = m.streams["on_site"].random(len(pairs))
-        vids = ent.violation[pairs]
-        unknown = vids >= 0
-        unknown[unknown] = m.violations["case"][vids[unknown]] < 0
-        if not unknown.any():
+        vids = ent.violation[pairs].tolist()
+        if max(vids) < 0:
             return []
-        p = m.config.inspection.find_probability * (0.5 + 0.5 * officer.skills[ent.pair_dom[pairs]])
-        return [int(x) for x in pairs[unknown & (u < p)]]
+        u = m.streams["on_site"].random(len(vids)).tolist()
+        case, onset = m.violations.cols["case"], m.violations.cols["onset_at"]
+        p = m.config.inspection.find_probability
+        found = []
+        for pair, vid, ui in zip(pairs.tolist(), vids, u, strict=True):
+            if vid < 0 or case[vid] >= 0 or onset[vid] > at:
+                continue
+            if ui < p * (0.5 + 0.5 * officer.skills[ent.pair_dom[pair]]):
+                found.append(pair)
+        return found

@@ -39,6 +39,7 @@ class InspectionTask:
     enterprise: int
     pairs: np.ndarray
     planned_at: float
+    n_depts: int
 
 
 class InspectionPlanning:
@@ -77,10 +78,9 @@ class InspectionPlanning:
         ent = m.enterprises
         if m.config.levers.joint_inspection:
             chosen = np.flatnonzero(rng.random(ent.n) < per_day)
-            for e in chosen:
-                pairs = ent.pairs_of(int(e))
-                unit = m.joint_inspector(int(e))
-                unit.push_inspection(start, InspectionTask(int(e), pairs, start))
+            for e in chosen.tolist():
+                task = InspectionTask(e, ent.pairs_of(e), start, int(m.depts_of_firm[e]))
+                m.joint_inspector(e).push_inspection(start, task)
             return
         pair_dept = m.owner_dept[ent.pair_dom]
         hit = np.flatnonzero(rng.random(ent.n_pairs) < per_day[ent.pair_ent])
@@ -92,4 +92,4 @@ class InspectionPlanning:
         groups = np.split(hit[order], np.cumsum(counts)[:-1])
         for k, pairs in zip(uniq, groups, strict=True):
             e, d = divmod(int(k), len(m.departments))
-            m.departments[d].push_inspection(start, InspectionTask(e, pairs, start))
+            m.departments[d].push_inspection(start, InspectionTask(e, pairs, start, 1))

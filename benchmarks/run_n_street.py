@@ -1,0 +1,61 @@
+"""Benchmark: median wall time and peak memory of one full N Street run (365 days).
+
+Usage::
+
+    python benchmarks/run_n_street.py [--repeats 5] [--scenario scenarios/n_street_integrated.toml ...]
+
+Each run happens in a fresh subprocess pinned to one thread (``OMP_NUM_THREADS=1`` etc.), so the
+peak resident memory (ru_maxrss) is that run's own. Wall time covers building the model and
+running it (not interpreter start-up or imports). Targets: issue 2 <= 2 s per run; issue 4
+<= 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = """
+import json, resource, sys, time
+import reformsim
+sc = reformsim.load_scenario(sys.argv[1])
+t0 = time.perf_counter()
+res = reformsim.run(sc, seed=int(sys.argv[2]))
+wall = time.perf_counter() - t0
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall": wall, "peak_mb": peak_mb, "cases": len(res.cases)}))
+"""
+
+
+def one_run(scenario: str, seed: int) -> dict[str, float]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", CHILD, scenario, str(seed)], capture_output=True,
+                         text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--scenario", nargs="*", default=["scenarios/n_street_siloed.toml",
+                                                     "scenarios/n_street_integrated.toml"])
+    args = p.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"{'scenario':40s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'peak MB':>8s} {'cases':>7s}")
+    for sc in args.scenario:
+        runs = [one_run(sc, seed) for seed in range(1, args.repeats + 1)]
+        walls = [r["wall"] for r in runs]
+        print(f"{sc:40s} {statistics.median(walls):9.3f} {min(walls):7.3f} {max(walls):7.3f} "
+              f"{max(r['peak_mb'] for r in runs):8.0f} {int(statistics.median(r['cases'] for r in runs)):7d}")
+
+
+if __name__ == "__main__":
+    main()
