@@ -57,9 +57,9 @@ def test_default_seed_comes_from_scenario(small_integrated) -> None:
 def test_streams_are_keyed_by_name_not_order() -> None:
     a, b = Streams(5), Streams(5)
     first = a["violations"].random(4)
-    b["sanctions"].random(10)  # touching another stream first changes nothing
+    b["on_site"].random(10)  # touching another stream first changes nothing
     np.testing.assert_array_equal(first, b["violations"].random(4))
-    assert not np.array_equal(Streams(5)["violations"].random(4), Streams(5)["detection"].random(4))
+    assert not np.array_equal(Streams(5)["violations"].random(4), Streams(5)["on_site"].random(4))
     with pytest.raises(KeyError, match="unknown random stream"):
         Streams(5)["nope"]
 
@@ -69,3 +69,28 @@ def test_no_global_numpy_random_state_used(small_siloed) -> None:
     before = np.random.get_state()[1].copy()
     reformsim.run(small_siloed, seed=3)
     np.testing.assert_array_equal(before, np.random.get_state()[1])
+
+
+def test_keyed_uniforms_depend_only_on_key() -> None:
+    s1, s2 = Streams(5), Streams(5)
+    ent = np.arange(1000)
+    a = s1.keyed_uniform("keyed_cases", ent, 3)
+    s2["violations"].random(100)  # sequential draws do not matter
+    np.testing.assert_array_equal(a, s2.keyed_uniform("keyed_cases", ent, 3))
+    assert not np.array_equal(a, s1.keyed_uniform("keyed_cases", ent, 4))
+    assert not np.array_equal(a, Streams(6).keyed_uniform("keyed_cases", ent, 3))
+    assert not np.array_equal(a, s1.keyed_uniform("keyed_violations", ent, 3))
+    big = s1.keyed_uniform("keyed_violations", np.arange(200_000), 7)
+    assert 0.0 <= big.min() and big.max() < 1.0
+    assert abs(big.mean() - 0.5) < 0.003 and abs(big.var() - 1 / 12) < 0.002
+    counts = np.histogram(big, bins=20, range=(0, 1))[0]
+    assert counts.min() > 9_500 and counts.max() < 10_500  # expected 10,000 per bin
+
+
+def test_scalar_keyed_uniform_matches_vectorised() -> None:
+    s = Streams(9)
+    ent = np.array([0, 1, 17, 123_456_789, 2**40])
+    slot = np.array([0, 63, 4096, 2**33 + 5, 7])
+    vec = s.keyed_uniform("keyed_cases", ent, slot)
+    scal = [s.keyed_uniform_scalar("keyed_cases", int(e), int(k)) for e, k in zip(ent, slot, strict=True)]
+    np.testing.assert_array_equal(vec, scal)

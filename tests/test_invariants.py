@@ -96,3 +96,23 @@ def test_summary_has_every_contract_kpi(small_integrated) -> None:
     res = reformsim.run(small_integrated, seed=2)
     assert set(reformsim.CONTRACT_KPIS) <= set(res.summary)
     assert len(reformsim.CONTRACT_KPIS) == 26
+
+
+RETAINED = {"retained_officers": {d: 1 for d in (
+    "urban_management", "market_supervision", "planning_natural_resources", "emergency_management",
+    "culture_tourism", "transport", "health", "agriculture_rural", "ecology_environment")}}
+
+
+@pytest.mark.parametrize("overrides", [
+    {"population": {"n_enterprises": 0, "n_residents": 0}},
+    {"territory": {"n_grids": 1, "n_areas": 1}, "population": {"n_enterprises": 30, "n_residents": 50},
+     "staffing": {"street_staff": 3, "grid_workers": 1},
+     "levers": {"delegated_matters": 100, "joint_inspection": True, "three_colour": True}},
+])
+def test_degenerate_sizes_run(overrides) -> None:
+    from reformsim.scenario import deep_merge, scenario_from_dict
+
+    data = deep_merge({"run": {"days": 30, "warmup_days": 2}, "staffing": RETAINED}, overrides)
+    res = reformsim.run(scenario_from_dict(data), seed=1)
+    assert res.summary["violations_true"] >= res.summary["cases_recorded"] >= 0
+    assert len(res.timeseries) == 30

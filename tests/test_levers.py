@@ -29,9 +29,12 @@ def test_ambiguous_acceptance_reduces_orphans() -> None:
 
 
 def test_team_default_for_ambiguous_matters_removes_orphans() -> None:
-    extra = {"catalog": {"ambiguous_share": 0.3, "negative_list_share": 0.0}}
-    off = small("n_street_integrated.toml", extra | {"levers": {"ambiguous_default_to_team": False}})
-    on = small("n_street_integrated.toml", extra | {"levers": {"ambiguous_default_to_team": True}})
+    extra = {"catalog": {"ambiguous_share": 0.5, "negative_list_share": 0.0}}
+    levers = {"delegated_matters": 150}
+    off = small("n_street_integrated.toml",
+                extra | {"levers": levers | {"ambiguous_default_to_team": False}})
+    on = small("n_street_integrated.toml",
+               extra | {"levers": levers | {"ambiguous_default_to_team": True}})
     assert _mean(on, "orphan_share") == 0.0
     assert _mean(off, "orphan_share") > 0.0
 

@@ -51,6 +51,7 @@ CASE_SCHEMA: dict[str, tuple[object, object]] = {
     "rectified": (np.int8, -1),
     "rectified_at": (np.float64, NAN),
     "complainant": (np.int64, -1),
+    "attempt": (np.int16, 0),
 }
 
 

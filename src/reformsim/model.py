@@ -35,11 +35,10 @@ from reformsim.mechanisms.sanctions import Sanctions
 from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
-from reformsim.streams import Streams
+from reformsim.streams import SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY, Streams
 from reformsim.territory import build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
-
 
 
 class ReformModel(mesa.Model):
@@ -204,7 +203,7 @@ class ReformModel(mesa.Model):
             for squad in self.squads:
                 if not squad.officers:
                     raise ScenarioError(
-                        f"staffing: expected officers in every squad because the street team has "
+                        f"staffing.street_staff: expected officers in every squad because the street team has "
                         f"power over {int(self.team_authority.sum())} matters, got none in "
                         f"{squad.name} (raise staffing.street_staff or pool seconded officers)"
                     )
@@ -240,10 +239,11 @@ class ReformModel(mesa.Model):
     def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
         """Start violations on ``pairs`` today; schedule their detection."""
         ent = self.enterprises
-        rng = self.streams["violations"]
-        onset = day + rng.random(pairs.size)
+        slot = day * SLOTS_PER_DAY
+        onset = day + self.streams.keyed_uniform("keyed_violations", pairs, slot + SLOT_ONSET_TIME)
         doms = ent.pair_dom[pairs]
-        matters = self.catalog.sample_matters(doms, rng.random(pairs.size))
+        u_matter = self.streams.keyed_uniform("keyed_violations", pairs, slot + SLOT_MATTER)
+        matters = self.catalog.sample_matters(doms, u_matter)
         ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
                                      domain=doms, matter=matters, onset_at=onset)
         ent.violation[pairs] = ids
@@ -263,6 +263,8 @@ class ReformModel(mesa.Model):
                    complainant: np.ndarray) -> np.ndarray:
         """Record new cases for violations; returns their ids."""
         v = self.violations
+        attempt = v["n_cases"][vids].copy()
+        v["n_cases"][vids] += 1
         ents = v["enterprise"][vids]
         grids = self.enterprises.grid[ents]
         matters = v["matter"][vids]
@@ -272,9 +274,23 @@ class ReformModel(mesa.Model):
             source=source, delegated=self.catalog.delegated[matters],
             ambiguous=self.catalog.ambiguous[matters], negative_list=self.catalog.negative[matters],
             onset_at=v["onset_at"][vids], detected_at=detected_at, complainant=complainant,
+            attempt=attempt,
         )
         v["case"][vids] = ids
         return ids
+
+    def case_uniform(self, cid: int, slot: int) -> float:
+        """A keyed uniform for case ``cid``: equal for the same violation and attempt in every arm.
+
+        ``slot`` (0-63) names the quantity (service time, rectification, referral hop, ...).
+        """
+        cols = self.cases.cols
+        vid = int(cols["violation_id"][cid])
+        v = self.violations.cols
+        day = int(v["onset_at"][vid])
+        attempt = int(cols["attempt"][cid])
+        key = (day * 64 + min(attempt, 63)) * SLOTS_PER_DAY + slot
+        return self.streams.keyed_uniform_scalar("keyed_cases", int(v["pair"][vid]), key)
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:

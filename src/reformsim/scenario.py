@@ -454,9 +454,9 @@ def _set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
         if not isinstance(node, dict) or part not in node:
             raise ScenarioError(f"{'.'.join(parts[: i + 1])}: no such scenario field in {path!r}")
         node = node[part]
-    if not isinstance(node, dict) or (parts[-1] not in node and not isinstance(node, dict)):
+    if not isinstance(node, dict):
         raise ScenarioError(f"{path}: no such scenario field")
-    node[parts[-1]] = value
+    node[parts[-1]] = value  # an unknown last key is rejected by the schema (with did-you-mean)
 
 
 # ---------------------------------------------------------------- loading and error messages

@@ -1,8 +1,15 @@
-"""Named random streams spawned from one run seed (DESIGN.md §2.5).
+"""Named random streams spawned from one run seed (DESIGN.md §2.5), and keyed random numbers.
 
 Each stochastic process draws only from its own :class:`numpy.random.Generator`, so two runs with
 the same seed differ only where their levers differ (common random numbers). Streams are keyed by
 name, not by creation order: adding a stream never shifts another one.
+
+Sequential streams lose alignment between two scenarios as soon as one process makes a different
+number of draws. Quantities that belong to one event — when a violation began, its matter, when
+it would be detected, how long its handling takes, whether it is rectified — are therefore drawn
+from *keyed* uniforms: a counter-based generator (the SplitMix64 finaliser, Steele, Lea & Flood
+2014) applied to ``(stream key, entity, slot)``. The same violation gets the same numbers in every
+arm of a comparison whatever else happened, as in Starsim's CRN design.
 """
 
 from __future__ import annotations
@@ -11,21 +18,50 @@ import hashlib
 
 import numpy as np
 
+#: Sequential streams (one Generator each) and keyed streams (counter-based uniforms).
 STREAM_NAMES: tuple[str, ...] = (
-    "setup",
-    "violations",
-    "detection",
-    "complaints",
-    "services",
-    "patrol",
-    "routing",
-    "inspection_planning",
-    "service_times",
-    "on_site",
-    "sanctions",
-    "rectification",
-    "mesa",
+    "setup",  # territory, populations, catalogue
+    "violations",  # daily onset decisions, one uniform per exposure pair per day
+    "services",  # residents' service requests
+    "inspection_planning",  # which firms are visited today
+    "on_site",  # what an inspector finds
+    "mesa",  # seeds Mesa's model.random / model.rng (not used by reformsim's rules)
+    "keyed_violations",  # per violation: onset time, matter, detection, self-correction, complainant
+    "keyed_cases",  # per case: service time, rectification, referral decisions
 )
+
+#: Keyed-uniform slots. Per violation (stream "keyed_violations", slot = onset_day * 64 + k):
+SLOTS_PER_DAY = 64
+SLOT_ONSET_TIME, SLOT_MATTER, SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END, SLOT_COMPLAINANT = range(6)
+#: Per case (stream "keyed_cases", slot = ((onset_day * 64 + attempt) * 64 + k):
+SLOT_SERVICE, SLOT_RECTIFY, SLOT_RECTIFY_TIME, SLOT_MISROUTE, SLOT_MISROUTE_TO = range(5)
+SLOT_ACCEPT = 10  # + referral hop (hops are capped at 50)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+_MASK = (1 << 64) - 1
+_GOLDEN_I, _M1_I, _M2_I = int(_GOLDEN), int(_M1), int(_M2)
+
+
+def _mix64_int(x: int) -> int:
+    """SplitMix64 finaliser on a Python int (same bits as :func:`_mix64`)."""
+    x ^= x >> 30
+    x = (x * _M1_I) & _MASK
+    x ^= x >> 27
+    x = (x * _M2_I) & _MASK
+    return x ^ (x >> 31)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
 
 
 def _name_key(name: str) -> int:
@@ -49,6 +85,7 @@ class Streams:
     def __init__(self, seed: int | np.random.SeedSequence) -> None:
         self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._gens: dict[str, np.random.Generator] = {}
+        self._keys: dict[str, np.uint64] = {}
 
     def seed_sequence(self, name: str) -> np.random.SeedSequence:
         """The child seed sequence of stream ``name``."""
@@ -57,6 +94,35 @@ class Streams:
         return np.random.SeedSequence(
             self.root.entropy, spawn_key=(*self.root.spawn_key, _name_key(name))
         )
+
+    def keyed_uniform(self, name: str, entity: np.ndarray, slot: np.ndarray | int) -> np.ndarray:
+        """Uniforms in [0, 1) that depend only on (seed, stream ``name``, ``entity``, ``slot``).
+
+        Parameters
+        ----------
+        entity, slot
+            Non-negative integer arrays (broadcast together), e.g. an exposure pair and
+            ``onset_day * 64 + k``. Equal keys give equal numbers in every run with this seed.
+        """
+        key = self._keys.get(name)
+        if key is None:
+            key = self.seed_sequence(name).generate_state(1, np.uint64)[0]
+            self._keys[name] = key
+        e = np.asarray(entity).astype(np.uint64)
+        s = np.asarray(slot).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            x = _mix64(_mix64(e * _GOLDEN + key) ^ (s * _M2 + _GOLDEN))
+        return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+    def keyed_uniform_scalar(self, name: str, entity: int, slot: int) -> float:
+        """:meth:`keyed_uniform` for one key, in pure Python (same value, ~10x faster)."""
+        key = self._keys.get(name)
+        if key is None:
+            self.keyed_uniform(name, np.zeros(1, np.int64), 0)
+            key = self._keys[name]
+        x = _mix64_int((int(entity) * _GOLDEN_I + int(key)) & _MASK)
+        x = _mix64_int(x ^ ((int(slot) * _M2_I + _GOLDEN_I) & _MASK))
+        return (x >> 11) * (1.0 / 9007199254740992.0)
 
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._gens.get(name)

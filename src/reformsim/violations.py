@@ -23,6 +23,7 @@ VIOLATION_SCHEMA: dict[str, tuple[object, object]] = {
     "self_end_at": (np.float64, INF),
     "ended_at": (np.float64, INF),
     "case": (np.int64, -1),
+    "n_cases": (np.int16, 0),
 }
 
 

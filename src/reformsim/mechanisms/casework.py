@@ -29,10 +29,12 @@ import heapq
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.special import ndtri
 
 from reformsim.agents import Officer, WorkUnit
 from reformsim.caselog import CLOSED, SOURCES
 from reformsim.mechanisms.inspection import InspectionTask
+from reformsim.streams import SLOT_SERVICE
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -146,18 +148,19 @@ class Casework:
             self.busy_hours += hours
         return end
 
-    def service_hours(self, matter: int, skill: float) -> float:
-        """Draw the on-site handling time of one case (hours)."""
+    def service_hours(self, cid: int, matter: int, skill: float) -> float:
+        """Draw the on-site handling time of one case (hours), from the case's keyed uniform."""
         m = self.model
         cw = m.config.casework
         mean = m.catalog.complexity[matter] * (1.0 + cw.kappa_complex * (1.0 - skill)) + cw.handling_hours
-        rng = m.streams["service_times"]
-        if cw.service_time_distribution == "exponential":
-            return float(rng.exponential(mean))
-        if cw.service_time_distribution == "fixed" or cw.service_cv == 0:
+        if cw.service_time_distribution == "fixed" or (
+                cw.service_time_distribution == "lognormal" and cw.service_cv == 0):
             return float(mean)
+        u = m.case_uniform(cid, SLOT_SERVICE)
+        if cw.service_time_distribution == "exponential":
+            return float(-mean * np.log1p(-u))
         s2 = np.log1p(cw.service_cv**2)
-        return float(rng.lognormal(np.log(mean) - 0.5 * s2, np.sqrt(s2)))
+        return float(np.exp(np.log(mean) - 0.5 * s2 + np.sqrt(s2) * ndtri(u)))
 
     def handle_case(self, unit: WorkUnit, officer: Officer, cid: int, start: float,
                     travel: float | None = None) -> float:
@@ -169,7 +172,7 @@ class Casework:
         matter = int(cases["matter"][cid])
         if travel is None:
             travel = float(m.travel[unit.index][grid])
-        service = self.service_hours(matter, officer.skill(domain))
+        service = self.service_hours(cid, matter, officer.skill(domain))
         on_scene = m.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
         end = self._work(officer, start, travel + service)
         officer.gain_experience(domain)

@@ -22,6 +22,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim.caselog import SOURCES
+from reformsim.streams import (
+    SLOT_CHANNEL,
+    SLOT_COMPLAINANT,
+    SLOT_DETECT,
+    SLOT_SELF_END,
+    SLOTS_PER_DAY,
+)
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -55,11 +62,16 @@ class Detection:
         """Draw detection time, channel and self-correction time of new violations."""
         m = self.model
         v = m.violations
-        rng = m.streams["detection"]
+        pairs = v["pair"][ids]
+        slot = np.floor(v["onset_at"][ids]).astype(np.int64) * SLOTS_PER_DAY
+
+        def keyed(k: int) -> np.ndarray:
+            return m.streams.keyed_uniform("keyed_violations", pairs, slot + k)
+
         grids = m.enterprises.grid[v["enterprise"][ids]]
         h = self.hazards(grids, v["matter"][ids])
         total = h.sum(axis=1)
-        e1, u = rng.exponential(1.0, ids.size), rng.random(ids.size)
+        e1, u = -np.log1p(-keyed(SLOT_DETECT)), keyed(SLOT_CHANNEL)
         with np.errstate(divide="ignore", invalid="ignore"):
             delay = np.where(total > 0, e1 / total, np.inf)
             share = np.cumsum(h, axis=1) / total[:, None]
@@ -68,7 +80,7 @@ class Detection:
         v["detect_at"][ids] = onset + delay
         v["channel"][ids] = channel
         rate = m.config.compliance.self_correction_rate_per_year / 365.0
-        e2 = rng.exponential(1.0, ids.size)
+        e2 = -np.log1p(-keyed(SLOT_SELF_END))
         v["self_end_at"][ids] = onset + (e2 / rate if rate > 0 else np.inf)
         self._bucket(self.due, v["detect_at"][ids], ids)
         self._bucket(self.self_end, v["self_end_at"][ids], ids)
@@ -116,9 +128,12 @@ class Detection:
         is_c = source == SOURCES.index("complaint")
         if not is_c.any() or m.residents.n == 0:
             return out
-        grids = m.enterprises.grid[m.violations["enterprise"][ids[is_c]]]
+        v = m.violations
+        sel = ids[is_c]
+        grids = m.enterprises.grid[v["enterprise"][sel]]
         lo, hi = m.resident_grid_start[grids], m.resident_grid_start[grids + 1]
-        u = m.streams["complaints"].random(grids.size)
+        slot = np.floor(v["onset_at"][sel]).astype(np.int64) * SLOTS_PER_DAY + SLOT_COMPLAINANT
+        u = m.streams.keyed_uniform("keyed_violations", v["pair"][sel], slot)
         pick = lo + np.floor(u * (hi - lo)).astype(np.int64)
         out[is_c] = np.where(hi > lo, pick, -1)
         return out

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim.caselog import ORPHANED
+from reformsim.streams import SLOT_ACCEPT, SLOT_MISROUTE, SLOT_MISROUTE_TO
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -57,7 +58,6 @@ class Routing:
         """Refer a case along departments until one accepts or it is orphaned."""
         m = self.model
         r = m.config.routing
-        rng = m.streams["routing"]
         cases = m.cases
         matter = int(cases["matter"][cid])
         owner = int(m.owner_dept[int(cases["domain"][cid])])
@@ -65,8 +65,8 @@ class Routing:
         ambiguous = bool(m.catalog.ambiguous[matter]) and alt >= 0
         n_dept = len(m.departments)
         target = owner
-        if misroute and n_dept > 1 and rng.random() < r.misroute_probability:
-            other = int(rng.integers(0, n_dept - 1))
+        if misroute and n_dept > 1 and m.case_uniform(cid, SLOT_MISROUTE) < r.misroute_probability:
+            other = int(m.case_uniform(cid, SLOT_MISROUTE_TO) * (n_dept - 1))
             target = other + (other >= owner)
         first = m.departments[target]
         t = t0
@@ -78,7 +78,7 @@ class Routing:
                 p = r.accept_ambiguous
             else:
                 p = 0.0
-            if rng.random() < p:
+            if m.case_uniform(cid, SLOT_ACCEPT + min(hop, 50)) < p:
                 m.enqueue_case(cid, m.departments[target], t, hop, first_unit=first)
                 return
             target = (alt if target == owner else owner) if ambiguous else owner

@@ -23,6 +23,7 @@ import numpy as np
 
 from reformsim.caselog import SOURCES
 from reformsim.population import BLACK, GREEN, YELLOW
+from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -50,7 +51,6 @@ class Sanctions:
         e = int(cases["enterprise"][cid])
         severity = float(m.catalog.severity[int(cases["matter"][cid])])
         first = ent.offences[pair] == 0
-        rng = m.streams["sanctions"]
         if m.config.levers.first_violation_leniency and first and severity < sp.minor_severity:
             level, waiver = ADVISE, True
         else:
@@ -64,10 +64,10 @@ class Sanctions:
         cases["penalty"][cid] = level >= FINE
         deadline = at + sp.rectification_days
         cases["deadline_at"][cid] = deadline
-        rectified = rng.random() < sp.rectify_probability
+        rectified = m.case_uniform(cid, SLOT_RECTIFY) < sp.rectify_probability
         cases["rectified"][cid] = int(rectified)
         if rectified:
-            when = at + rng.random() * sp.rectification_days
+            when = at + m.case_uniform(cid, SLOT_RECTIFY_TIME) * sp.rectification_days
             cases["rectified_at"][cid] = when
             m.end_violations(np.array([vid]), np.array([when]))
         a = m.config.compliance.risk_own_weight
