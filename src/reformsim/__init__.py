@@ -1,7 +1,7 @@
 """reformsim: agent-based simulation of grassroots enforcement reform designs.
 
 Siloed (条块分割) versus integrated (一支队伍管执法, 大综合一体化) enforcement of a street, with the
-reform's levers as data. The public API is small and pinned by ``tests/test_public_api.py``.
+reform's levers as data. The public API is small and pinned by ``tests/test_api_and_agents.py``.
 
 Examples
 --------

@@ -40,7 +40,7 @@ KPI_UNITS: dict[str, str] = {
     "colour_share_green": "share of firms green at the end",
     "colour_share_yellow": "share of firms yellow at the end",
     "colour_share_black": "share of firms black at the end",
-    "officer_utilization": "busy hours / available hours of case-working officers",
+    "officer_utilization": "busy hours / available hours of all enforcement officers",
     "officer_hours_per_case": "officer hours (travel + service) per closed case",
     "penalties_issued": "cases closed in the window with a fine or harsher",
     "waivers_issued": "first-violation waivers (首违不罚) in the window",
@@ -50,7 +50,7 @@ KPI_UNITS: dict[str, str] = {
     # extra KPIs (not in the minimal contract)
     "window_days": "days counted in KPIs (run.days - run.warmup_days)",
     "recorded_per_true": "cases_recorded / violations_true",
-    "inspections_cancelled": "planned visits cancelled after waiting 30 days",
+    "inspections_cancelled": "planned visits (due in the window) cancelled after waiting 30 days",
     "assisted_services_unserved": "requests for help a grid worker had no time for",
     "backlog_mean": "mean tasks waiting in queues at the end of a day",
 }
@@ -100,7 +100,7 @@ class Recorder:
         recorded = c["source"] != SOURCES.index("follow_up")
         df["violation_onsets"] = _per_day(v["onset_at"], days)
         df["cases_detected"] = _per_day(c["detected_at"][recorded], days)
-        df["cases_closed"] = _per_day(c["closed_at"][c["status"] == CLOSED], days)
+        df["cases_closed"] = _per_day(c["closed_at"][recorded & (c["status"] == CLOSED)], days)
         df["cases_orphaned"] = _per_day(c["orphaned_at"][c["status"] == ORPHANED], days)
         df["inspections"] = _per_day(m.visits["at"], days)
         for name, col in self.cols.items():

@@ -189,9 +189,8 @@ class ReformModel(mesa.Model):
         self.area_grids = [np.flatnonzero(self.territory.area_of_grid == a)
                            for a in range(self.territory.n_areas)]
         self.officer_patrol_hours = np.zeros(n_grids)
-        team_works = bool(self.team_authority.any())
-        self.case_officers = [o for u in self.units for o in u.officers
-                              if isinstance(u, Department) or team_works]
+        #: every enforcement officer (both designs count the same people in utilisation)
+        self.case_officers = [o for u in self.units for o in u.officers]
         self.n_case_officers = len(self.case_officers)
 
     def _assign(self, officer: Officer, unit: WorkUnit) -> None:

@@ -283,7 +283,6 @@ class SanctionSpec(_Strict):
 class ServicesSpec(_Strict):
     """Residents' online-service demand and grid-worker assistance (M16)."""
 
-    n_services: Annotated[int, Field(ge=1)] = 32
     demand_per_resident_per_year: NonNeg = 1.0
     assist_hours: NonNeg = 0.5
     literacy_young: Share = 0.85

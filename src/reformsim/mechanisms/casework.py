@@ -79,8 +79,9 @@ class Casework:
         """Pop the task to start at ``t`` (or the earliest ready one); None if the queue is empty."""
         stale = self.model.inspection_planning.stale_days
         while unit.inspections and unit.inspections[0][0] < t - stale:
-            heapq.heappop(unit.inspections)
-            self.model.inspection_planning.cancelled += 1
+            ready, _, _task = heapq.heappop(unit.inspections)
+            if self.model.in_window(int(ready)):
+                self.model.inspection_planning.cancelled += 1
         for heap in (unit.cases, unit.inspections):
             if heap and heap[0][0] <= t:
                 ready, _, task = heapq.heappop(heap)

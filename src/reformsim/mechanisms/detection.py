@@ -3,8 +3,9 @@
 Each visible violation faces constant competing hazards per day:
 
     h_complaint = c * vis_m * R_g / 1000      (R_g: complaint-propensity mass of grid residents)
-    h_patrol    = p * vis_m * H_g / 8 * rho    (H_g: patrol hours of grid workers and of idle
-                                               squad officers; rho: reporting share)
+    h_patrol    = p * vis_m * H_g / 8 * rho    (H_g: patrol hours per day of grid workers and
+                                               idle squad officers, averaged over the last
+                                               two weeks incl. weekends; rho: reporting share)
     h_platform  = f * vis_m
 
 ``rho`` is 1 when the street team has power over the matter and
@@ -44,6 +45,8 @@ class Detection:
         res = model.residents
         mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
         self.complaint_factor = mass / 1000.0
+        #: patrol hours per grid per calendar day, an exponential moving average (14-day scale)
+        self.patrol_intensity = model.grid_worker_hours * model.calendar.week / 7.0
 
     def hazards(self, grids: np.ndarray, matters: np.ndarray) -> np.ndarray:
         """Per-violation daily hazards by channel, shape ``(n, 3)``."""
@@ -51,7 +54,7 @@ class Detection:
         det = m.config.detection
         vis = m.catalog.visibility[matters]
         rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
-        patrol = (m.patrol_hours[grids] + m.officer_patrol_hours[grids]) / 8.0
+        patrol = self.patrol_intensity[grids] / 8.0
         return np.column_stack([
             det.complaint_rate * vis * self.complaint_factor[grids],
             det.patrol_rate * vis * patrol * rho,
@@ -108,6 +111,7 @@ class Detection:
         """
         m = self.model
         v = m.violations
+        self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
         for ids in self.self_end.pop(day, []):
             undetected = ids[(v["case"][ids] < 0) & v.is_open(ids)]
             m.end_violations(undetected, v["self_end_at"][undetected])

@@ -1,6 +1,7 @@
 """Step 2, residents: online-service demand and grid workers' assisted services (M16, M13).
 
-Residents need one of the ``n_services`` high-frequency online services at a constant rate. A
+Residents need one of the 32 high-frequency online services at a constant yearly rate; requests
+are made on working days (weekend needs wait for Monday, so the yearly total is unchanged). A
 request succeeds by self-service with the resident's digital literacy (CNNIC 2020: skills and age
 are the main barriers); otherwise the resident asks the grid worker, who spends ``assist_hours``
 per request, up to ``grid_assist_share_max`` of the day (帮办代办). Unserved requests lower
@@ -34,10 +35,15 @@ class ResidentServices:
         sv = m.config.services
         lv = m.config.levers
         n_grids = m.territory.n_grids
-        hours = m.grid_worker_hours if m.calendar.is_working(day) else np.zeros(n_grids)
+        if not m.calendar.is_working(day):
+            m.patrol_hours = np.zeros(n_grids)
+            self.assisted_today = 0
+            return
+        hours = m.grid_worker_hours
         rng = m.streams["services"]
         n_res = m.residents.n
-        k = int(rng.poisson(n_res * sv.demand_per_resident_per_year / 365.0)) if n_res else 0
+        per_working_day = sv.demand_per_resident_per_year / (365.0 * m.calendar.week / 7.0)
+        k = int(rng.poisson(n_res * per_working_day)) if n_res else 0
         who = rng.integers(0, n_res, k) if k else np.zeros(0, dtype=np.int64)
         self_ok = rng.random(k) < m.residents.literacy[who]
         need = who[~self_ok]

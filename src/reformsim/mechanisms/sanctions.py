@@ -11,7 +11,8 @@ with ``rectify_probability`` at a uniform time before the deadline (the violatio
 At the deadline (step 7) the colour moves: rectified → yellow (from green); not rectified →
 black, escalation +1 and a follow-up case to the same unit. Clean inspections count towards
 upgrades: yellow → green and black → yellow after ``clean_checks_to_upgrade`` clean checks
-(three-colour rules of the seed case; domain.md M5).
+(three-colour rules of the seed case; domain.md M5); each such run of clean checks also lowers
+the escalation by one level (Scholz 1984: "vengeful and forgiving").
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Sanctions:
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         self.deadlines: dict[int, list[int]] = defaultdict(list)
+        self.rectifications: dict[int, list[tuple[int, float]]] = defaultdict(list)
         self.sanctioned_today: list[int] = []
 
     def decide(self, cid: int, at: float) -> None:
@@ -69,7 +71,7 @@ class Sanctions:
         if rectified:
             when = at + m.case_uniform(cid, SLOT_RECTIFY_TIME) * sp.rectification_days
             cases["rectified_at"][cid] = when
-            m.end_violations(np.array([vid]), np.array([when]))
+            self.rectifications[int(np.floor(when))].append((vid, when))
         a = m.config.compliance.risk_own_weight
         ent.p_hat[pair] += a * (1.0 - ent.p_hat[pair])
         sat = m.config.satisfaction
@@ -79,10 +81,13 @@ class Sanctions:
         self.deadlines[int(np.floor(deadline))].append(cid)
 
     def step(self, day: int) -> None:
-        """Check today's deadlines: colour moves, escalation and follow-up cases."""
+        """End today's rectified violations; check deadlines: colours, escalation, follow-ups."""
         m = self.model
         cases = m.cases
         ent = m.enterprises
+        done = self.rectifications.pop(day, [])
+        if done:
+            m.end_violations(np.array([v for v, _ in done]), np.array([t for _, t in done]))
         for cid in self.deadlines.pop(day, []):
             e = int(cases["enterprise"][cid])
             ent.clean_checks[e] = 0
@@ -107,6 +112,7 @@ class Sanctions:
         ent.clean_checks[e] += 1
         if ent.clean_checks[e] < self.model.config.sanctions.clean_checks_to_upgrade:
             return
+        ent.escalation[e] = max(int(ent.escalation[e]) - 1, 0)  # forgiving tit-for-tat
         if ent.colour[e] == YELLOW:
             ent.set_colour(e, GREEN)
             ent.clean_checks[e] = 0
