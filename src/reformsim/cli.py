@@ -1,7 +1,9 @@
 """Command-line interface: a thin layer over the public functions.
 
 ``reformsim run SCENARIO --seed N --out DIR``, ``reformsim validate FILE...``,
-``reformsim demo``, ``reformsim kpis``. User errors print one line and exit with status 2.
+``reformsim compare A.toml B.toml --replicates 20``, ``reformsim replicate A.toml``,
+``reformsim sweep experiments/X.toml``, ``reformsim demo``, ``reformsim kpis``.
+User errors print one line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -48,12 +50,44 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="do not print the KPI table")
     v = sub.add_parser("validate", help="check scenario files (one error line per bad file)")
     v.add_argument("files", nargs="+")
-    d = sub.add_parser("demo", help="run N Street siloed and integrated, print KPIs side by side")
+    c = sub.add_parser("compare", help="run arms with common random numbers; paired CIs")
+    c.add_argument("scenarios", nargs="+", help="two or more scenario files; the first is the baseline")
+    _experiment_options(c, replicates=True)
+    rp = sub.add_parser("replicate", help="run one scenario R times; means with CIs")
+    rp.add_argument("scenario")
+    _experiment_options(rp, replicates=True)
+    sw = sub.add_parser("sweep", help="run a sweep experiment file (factorial or LHS)")
+    sw.add_argument("experiment", help="experiment TOML file")
+    _experiment_options(sw, replicates=False)
+    d = sub.add_parser("demo", help="N Street siloed vs integrated: 20 paired replicates")
     d.add_argument("--scenarios", default="scenarios", help="directory with the N Street files")
-    d.add_argument("--seed", type=_seed, default=1)
-    d.add_argument("--out", default="out/demo")
+    _experiment_options(d, replicates=True, default_out="out/demo")
     sub.add_parser("kpis", help="list the KPI names and units")
     return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _experiment_options(p: argparse.ArgumentParser, replicates: bool,
+                        default_out: str | None = None) -> None:
+    if replicates:
+        p.add_argument("--replicates", type=_positive, default=20, help="replicates per arm")
+        p.add_argument("--seed", type=_seed, default=0, help="root seed of the replicate seeds")
+    p.add_argument("--out", default=default_out,
+                   help="experiment directory (default out/<kind>-<design hash>); rerun to resume")
+    p.add_argument("--workers", type=_positive, default=None, help="processes or Dask workers")
+    p.add_argument("--dask", default=None, metavar="local|tcp://HOST:PORT",
+                   help="run on Dask: a local cluster or a running scheduler")
+    p.add_argument("--serial", action="store_true", help="run in this process, one run at a time")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,8 +108,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_run(args)
     if args.command == "validate":
         return _cmd_validate(args.files)
-    if args.command == "demo":
-        return _cmd_demo(args)
+    if args.command in ("demo", "compare", "replicate", "sweep"):
+        return _cmd_experiment(args)
     for name, unit in KPI_UNITS.items():
         print(f"{name:28s} {unit}")
     return 0
@@ -129,18 +163,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    results: dict[str, RunResult] = {}
-    for name in DEMO_SCENARIOS:
-        path = Path(args.scenarios) / name
-        sc, res, elapsed = _run_scenario(path, args.seed)
-        print(f"ran {sc.name} (seed {args.seed}) in {elapsed:.2f} s", flush=True)
-        _write(res, Path(args.out) / path.stem)
-        results[sc.name] = res
-    print()
-    print(format_table(results))
-    print(f"\nOne seed each; outputs in {args.out}/. Paired comparisons with confidence intervals "
-          "over replicates come with `reformsim compare` (planned).")
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from reformsim.experiment import RunOptions, compare, replicate, sweep
+    from reformsim.experiment.api import main_kpis
+    from reformsim.experiment.report import format_comparison, format_sweep
+
+    options = RunOptions(executor="serial" if args.serial else "processes", workers=args.workers,
+                         dask=args.dask, progress=not args.no_progress)
+    out = args.out or "auto"
+    t0 = time.perf_counter()
+    if args.command == "sweep":
+        res = sweep(args.experiment, out=out, options=options)
+        print(format_sweep(res.summary, res.kpis))
+    else:
+        if args.command == "demo":
+            files = [Path(args.scenarios) / n for n in DEMO_SCENARIOS]
+        else:
+            files = list(args.scenarios) if args.command == "compare" else [args.scenario]
+        if args.command == "compare" and len(files) < 2:
+            raise ReformsimError(f"compare: expected two or more scenario files, got {len(files)}")
+        fn = replicate if args.command == "replicate" else compare
+        target = files[0] if args.command == "replicate" else files
+        res = fn(target, replicates=args.replicates, seed=args.seed, out=out, options=options)
+        print(format_comparison(res.summary, res.comparison, main_kpis(None)))
+    n = len(res.runs)
+    print(f"\n{n} runs in {time.perf_counter() - t0:.1f} s; tables (CSV, Parquet) and figures in "
+          f"{res.out}/")
     return 0
 
 
