@@ -181,7 +181,8 @@ def _run(tasks: list[RunTask], design: dict[str, Any], out: str | Path | None,
     todo = [t for t in tasks if t.run_id not in done]
     memory: dict[int, dict[str, Any]] = {}
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
-               desc=design["kind"], disable=not opt.progress, file=sys.stderr, dynamic_ncols=True)
+               desc=design["kind"], disable=not opt.progress, file=sys.stderr, dynamic_ncols=True,
+               mininterval=0.5 if sys.stderr.isatty() else 10.0)
 
     def on_result(record: dict[str, Any]) -> None:
         if store is not None:

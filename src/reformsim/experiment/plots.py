@@ -38,6 +38,7 @@ def kpi_comparison(summary: pd.DataFrame, kpis: list[str], path: Path) -> Path:
         err = np.vstack([sub["mean"] - sub["ci_low"], sub["ci_high"] - sub["mean"]])
         ax.errorbar(sub["mean"], y, xerr=np.nan_to_num(err), fmt="o", capsize=4)
         ax.set_yticks(y, arms, fontsize=8)
+        ax.set_ylim(-0.6, len(arms) - 0.4)
         ax.set_title(kpi, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("KPI means with 95% confidence intervals", fontsize=10)

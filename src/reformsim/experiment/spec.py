@@ -66,7 +66,8 @@ class ExperimentSection(_Strict):
             if k not in KPI_UNITS:
                 from reformsim.scenario import _did_you_mean
 
-                raise ValueError(f"experiment.kpis: unknown KPI {k!r}{_did_you_mean(k, KPI_UNITS)}")
+                raise ValueError(f"experiment.kpis: expected KPI names (see 'reformsim kpis'), "
+                                 f"got unknown KPI {k!r}{_did_you_mean(k, KPI_UNITS)}")
         return self
 
 
@@ -95,7 +96,9 @@ class Factor(_Strict):
     @model_validator(mode="after")
     def _levels_or_range(self) -> Factor:
         if (self.levels is None) == (self.range is None):
-            raise ValueError(f"factors[{self.path}]: expected exactly one of 'levels' or 'range'")
+            got = "neither" if self.levels is None else "both"
+            raise ValueError(f"factors[{self.path}]: expected exactly one of 'levels' or 'range', "
+                             f"got {got}")
         if self.levels is not None and len(self.levels) == 0:
             raise ValueError(f"factors[{self.path}].levels: expected at least one level, got []")
         if self.range is not None:
@@ -113,6 +116,48 @@ class SweepSpec(_Strict):
     design: DesignSection = Field(default_factory=DesignSection)
     factors: Annotated[list[Factor], Field(min_length=1)]
 
+    @model_validator(mode="after")
+    def _distinct_paths(self) -> SweepSpec:
+        seen: set[str] = set()
+        for f in self.factors:
+            if f.path in seen:
+                raise ValueError(f"factors[{f.path}].path: expected each scenario field in one "
+                                 f"factor only, got {f.path!r} twice")
+            seen.add(f.path)
+        return self
+
+
+def _spec_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` (a pydantic error location) of an experiment file."""
+    model: Any = SweepSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        inner = [a for a in (ann, *getattr(ann, "__args__", ()))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return []
+        model = inner[0]
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _format_error(exc: ValidationError) -> str:
+    """One line for a validation error; unknown keys are checked against the experiment schema."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] != "extra_forbidden":
+        return format_validation_error(exc)
+    from reformsim.scenario import _did_you_mean
+
+    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]).replace(".[", "[")
+    key = str(first["loc"][-1])
+    allowed = _spec_fields(first["loc"][:-1])
+    expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
+    return f"{loc}: expected {expected}, got unknown key {key!r}{_did_you_mean(key, allowed)}"
+
 
 def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario, list[dict[str, Any]]]:
     """Read and validate a sweep file; return the spec, the base scenario and the design points.
@@ -124,21 +169,32 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario, list[dict[str, An
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ExperimentError(f"file not found: expected an experiment file, got {str(path)!r}") from None
+        raise ExperimentError(f"{path}: expected an existing experiment file, got no such file") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{path}: expected an experiment file, got a directory") from None
+    except OSError as exc:
+        raise ExperimentError(
+            f"{path}: expected a readable experiment file, got {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: expected UTF-8 text (TOML), got {exc.reason} at byte "
+                              f"{exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(f"{path}: {format_validation_error(exc)}") from None
+        raise ExperimentError(f"{path}: {_format_error(exc)}") from None
     try:
         base = load_scenario(path.parent / spec.experiment.base)
     except ScenarioError as exc:
         raise ExperimentError(f"{path}: experiment.base: {exc}") from None
-    points = design_points(spec)
-    for point in points[:1] + points[-1:]:
+    try:
+        points = design_points(spec)
+    except ExperimentError as exc:
+        raise ExperimentError(f"{path}: {exc}") from None
+    for point in points:  # every point: a bad level or combination may sit anywhere in the design
         try:
             base.with_updates(point)
         except ScenarioError as exc:
