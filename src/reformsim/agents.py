@@ -44,6 +44,8 @@ class WorkUnit(mesa.Agent):
         self.name = name
         self.base_xy = base_xy
         self.officers: list[Officer] = []
+        #: officers' current skills, one row each (``Officer.skills`` are views of the rows)
+        self.skill_matrix = np.zeros((0, 0))
         self.cases: list[tuple[float, int, Any]] = []
         self.inspections: list[tuple[float, int, Any]] = []
         self.busy_today = 0.0
@@ -55,6 +57,14 @@ class WorkUnit(mesa.Agent):
     def push_inspection(self, ready_at: float, task: Any) -> None:
         """Queue an inspection task."""
         heapq.heappush(self.inspections, (ready_at, self.model.next_seq(), task))
+
+    def bind_skills(self) -> None:
+        """Gather the officers' skill vectors into :attr:`skill_matrix` (rows shared as views)."""
+        if not self.officers:
+            return
+        self.skill_matrix = np.vstack([o.skills for o in self.officers])
+        for k, o in enumerate(self.officers):
+            o.skills = self.skill_matrix[k]
 
     @property
     def backlog(self) -> int:
@@ -113,7 +123,7 @@ class Officer(mesa.Agent):
         """Depreciate experience by a share ``phi`` (called monthly) and update skills."""
         self.experience *= 1.0 - phi
         b = self.model.learning_exponent
-        self.skills = 1.0 - (1.0 - self.skill0) * (1.0 + self.experience) ** (-b)
+        self.skills[:] = 1.0 - (1.0 - self.skill0) * (1.0 + self.experience) ** (-b)
 
 
 class GridWorker(mesa.Agent):

@@ -181,6 +181,8 @@ class ReformModel(mesa.Model):
             o = Officer(self, "street_staff", -1, np.full(n_dom, cw.street_staff_skill))
             self._assign(o, self.squads[k % len(self.squads)])
         self._check_staffing(depts)
+        for unit in self.units:
+            unit.bind_skills()
         n_grids = self.territory.n_grids
         self.grid_workers = [GridWorker(self, k % n_grids) for k in range(st.grid_workers)]
         gw = np.bincount([w.grid for w in self.grid_workers], minlength=n_grids).astype(float)
@@ -238,11 +240,11 @@ class ReformModel(mesa.Model):
     def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
         """Start violations on ``pairs`` today; schedule their detection."""
         ent = self.enterprises
-        slot = day * SLOTS_PER_DAY
-        onset = day + self.streams.keyed_uniform("keyed_violations", pairs, slot + SLOT_ONSET_TIME)
+        slots = day * SLOTS_PER_DAY + np.array([SLOT_ONSET_TIME, SLOT_MATTER])
+        u = self.streams.keyed_uniform("keyed_violations", pairs[:, None], slots)
+        onset = day + u[:, 0]
         doms = ent.pair_dom[pairs]
-        u_matter = self.streams.keyed_uniform("keyed_violations", pairs, slot + SLOT_MATTER)
-        matters = self.catalog.sample_matters(doms, u_matter)
+        matters = self.catalog.sample_matters(doms, u[:, 1])
         ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
                                      domain=doms, matter=matters, onset_at=onset)
         ent.violation[pairs] = ids

@@ -128,7 +128,7 @@ class SweepSpec(_Strict):
 
 
 def _spec_fields(loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed at ``loc`` (a pydantic error location) of an experiment file."""
+    """Return the keys allowed at ``loc`` (a pydantic error location) of an experiment file."""
     model: Any = SweepSpec
     for part in loc:
         if isinstance(part, int):
@@ -152,7 +152,8 @@ def _format_error(exc: ValidationError) -> str:
         return format_validation_error(exc)
     from reformsim.scenario import _did_you_mean
 
-    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]).replace(".[", "[")
+    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"])
+    loc = loc.replace(".[", "[")
     key = str(first["loc"][-1])
     allowed = _spec_fields(first["loc"][:-1])
     expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
@@ -171,7 +172,8 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario, list[dict[str, An
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ExperimentError(f"{path}: expected an existing experiment file, got no such file") from None
+        raise ExperimentError(
+            f"{path}: expected an existing experiment file, got no such file") from None
     except IsADirectoryError:
         raise ExperimentError(f"{path}: expected an experiment file, got a directory") from None
     except OSError as exc:

@@ -96,9 +96,10 @@ class Casework:
 
     def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
         officers = unit.officers
+        free = np.maximum(np.array([o.free_at for o in officers]), lo)
         while True:
-            free = [max(o.free_at, lo) for o in officers]
-            t = min(free)
+            i = int(free.argmin())
+            t = float(free[i])
             if t >= hi:
                 return
             picked = self._next_task(unit, t)
@@ -110,11 +111,13 @@ class Casework:
                 self._requeue(unit, task, ready)
                 return
             domain = self._task_domain(task)
-            officer = self._pick_officer(officers, free, start, domain)
+            k = self._pick_officer(unit, free, start, domain)
+            officer = officers[k]
             if isinstance(task, InspectionTask):
                 self.inspect(unit, officer, task, start)
             else:
                 self.handle_case(unit, officer, int(task), start)
+            free[k] = max(officer.free_at, lo)
 
     def _requeue(self, unit: WorkUnit, task: Any, ready: float) -> None:
         if isinstance(task, InspectionTask):
@@ -129,14 +132,10 @@ class Casework:
         return int(m.cases["domain"][int(task)])
 
     @staticmethod
-    def _pick_officer(officers: list[Officer], free: list[float], start: float, domain: int) -> Officer:
-        best, best_skill = None, -1.0
-        for o, f in zip(officers, free, strict=True):
-            if f <= start:
-                s = o.skill(domain)
-                if s > best_skill:
-                    best, best_skill = o, s
-        return best if best is not None else officers[int(np.argmin(free))]
+    def _pick_officer(unit: WorkUnit, free: np.ndarray, start: float, domain: int) -> int:
+        """Index of the most skilled officer free at ``start`` (ties: the first)."""
+        skill = np.where(free <= start, unit.skill_matrix[:, domain], -1.0)
+        return int(skill.argmax())
 
     def _work(self, officer: Officer, start: float, hours: float) -> float:
         """Book ``hours`` of work from ``start``; return the end time."""

@@ -17,7 +17,6 @@ drawn once at onset, ``onset + Exp(h)``, and the channel with probability ``h_c 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,8 +39,8 @@ class Detection:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
-        self.due: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.self_end: dict[int, list[np.ndarray]] = defaultdict(list)
+        #: violations still unknown whose detection or self-correction falls within the run
+        self.watch = np.zeros(0, dtype=np.int64)
         res = model.residents
         mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
         self.complaint_factor = mass / 1000.0
@@ -66,43 +65,30 @@ class Detection:
         m = self.model
         v = m.violations
         pairs = v["pair"][ids]
-        slot = np.floor(v["onset_at"][ids]).astype(np.int64) * SLOTS_PER_DAY
-
-        def keyed(k: int) -> np.ndarray:
-            return m.streams.keyed_uniform("keyed_violations", pairs, slot + k)
-
+        onset = v["onset_at"][ids]
+        slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
+        u = m.streams.keyed_uniform("keyed_violations", pairs[:, None], slot[:, None] + self._slots)
         grids = m.enterprises.grid[v["enterprise"][ids]]
         h = self.hazards(grids, v["matter"][ids])
         total = h.sum(axis=1)
-        e1, u = -np.log1p(-keyed(SLOT_DETECT)), keyed(SLOT_CHANNEL)
         with np.errstate(divide="ignore", invalid="ignore"):
-            delay = np.where(total > 0, e1 / total, np.inf)
+            delay = np.where(total > 0, -np.log1p(-u[:, 0]) / total, np.inf)
             share = np.cumsum(h, axis=1) / total[:, None]
-        channel = (u[:, None] > share).sum(axis=1).clip(0, 2)
-        onset = v["onset_at"][ids]
         v["detect_at"][ids] = onset + delay
-        v["channel"][ids] = channel
+        v["channel"][ids] = (u[:, 1, None] > share).sum(axis=1).clip(0, 2)
         rate = m.config.compliance.self_correction_rate_per_year / 365.0
-        e2 = -np.log1p(-keyed(SLOT_SELF_END))
-        v["self_end_at"][ids] = onset + (e2 / rate if rate > 0 else np.inf)
-        self._bucket(self.due, v["detect_at"][ids], ids)
-        self._bucket(self.self_end, v["self_end_at"][ids], ids)
+        v["self_end_at"][ids] = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        horizon = m.config.run.days
+        soon = (v["detect_at"][ids] < horizon) | (v["self_end_at"][ids] < horizon)
+        self.watch = np.concatenate([self.watch, ids[soon]])
 
-    def _bucket(self, table: dict[int, list[np.ndarray]], times: np.ndarray, ids: np.ndarray) -> None:
-        horizon = self.model.config.run.days
-        ok = times < horizon
-        if not ok.any():
-            return
-        days = np.floor(times[ok]).astype(np.int64)
-        sel = ids[ok]
-        order = np.argsort(days, kind="stable")
-        days, sel = days[order], sel[order]
-        cuts = np.flatnonzero(np.diff(days)) + 1
-        for chunk_days, chunk in zip(np.split(days, cuts), np.split(sel, cuts), strict=True):
-            table[int(chunk_days[0])].append(chunk)
+    _slots = np.array([SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END])
 
     def step(self, day: int) -> np.ndarray:
         """End today's self-corrections, then open cases for today's detections.
+
+        Whichever comes first, detection or self-correction, wins; a violation that an
+        inspection found or that was rectified is dropped from the watch list.
 
         Returns
         -------
@@ -112,14 +98,17 @@ class Detection:
         m = self.model
         v = m.violations
         self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
-        for ids in self.self_end.pop(day, []):
-            undetected = ids[(v["case"][ids] < 0) & v.is_open(ids)]
-            m.end_violations(undetected, v["self_end_at"][undetected])
-        due = self.due.pop(day, [])
-        if not due:
+        w = self.watch
+        w = w[(v["case"][w] < 0) & v.is_open(w)]
+        end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
+        tomorrow = day + 1.0
+        ends = (end_t < tomorrow) & (end_t <= det_t)
+        due = (det_t < tomorrow) & ~ends
+        m.end_violations(w[ends], end_t[ends])
+        self.watch = w[~ends & ~due]
+        ids = w[due]
+        if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
-        ids = np.concatenate(due)
-        ids = ids[(v["case"][ids] < 0) & v.is_open(ids)]
         ids = ids[np.argsort(v["detect_at"][ids], kind="stable")]
         source = v["channel"][ids].astype(np.int8)  # channel codes equal SOURCES codes 0..2
         complainant = self._complainants(ids, source)
