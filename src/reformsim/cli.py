@@ -2,7 +2,8 @@
 
 ``reformsim run SCENARIO --seed N --out DIR``, ``reformsim validate FILE...``,
 ``reformsim compare A.toml B.toml --replicates 20``, ``reformsim replicate A.toml``,
-``reformsim sweep experiments/X.toml``, ``reformsim demo``, ``reformsim kpis``.
+``reformsim sweep experiments/X.toml``, ``reformsim sensitivity experiments/Y.toml``,
+``reformsim demo``, ``reformsim kpis``.
 User errors print one line and exit with status 2.
 """
 
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a sweep experiment file (factorial or LHS)")
     sw.add_argument("experiment", help="experiment TOML file")
     _experiment_options(sw, replicates=False)
+    sa = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib) of a [sensitivity] file")
+    sa.add_argument("file", help="sensitivity TOML file")
+    _experiment_options(sa, replicates=False)
     d = sub.add_parser("demo", help="N Street siloed vs integrated: 20 paired replicates")
     d.add_argument("--scenarios", default="scenarios", help="directory with the N Street files")
     _experiment_options(d, replicates=True, default_out="out/demo")
@@ -110,6 +114,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_validate(args.files)
     if args.command in ("demo", "compare", "replicate", "sweep"):
         return _cmd_experiment(args)
+    if args.command == "sensitivity":
+        return _cmd_sensitivity(args)
     for name, unit in KPI_UNITS.items():
         print(f"{name:28s} {unit}")
     return 0
@@ -160,6 +166,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(format_table({sc.name: res}))
         where = f", outputs in {args.out}" if args.out else ""
         print(f"\n{sc.name}: seed {res.manifest['seed']}, {elapsed:.2f} s{where}")
+    return 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from reformsim.experiment import RunOptions
+    from reformsim.sensitivity import run_sensitivity
+    from reformsim.sensitivity.report import format_result
+
+    options = RunOptions(executor="serial" if args.serial else "processes", workers=args.workers,
+                         dask=args.dask, progress=not args.no_progress)
+    res = run_sensitivity(args.file, out=args.out or "auto", options=options)
+    print(format_result(res))
+    print(f"tables (CSV, Parquet) and figures in {res.out}/")
     return 0
 
 
