@@ -14,14 +14,28 @@ from reformsim.model import ReformModel
 
 from .conftest import SCENARIOS, small
 
-PUBLIC = {"CONTRACT_KPIS", "KPI_UNITS", "ReformModel", "ReformsimError", "RunResult", "Scenario",
-          "ScenarioError", "__version__", "load_scenario", "run"}
+PUBLIC = {"CONTRACT_KPIS", "KPI_UNITS", "ReformModel", "ReformsimError", "RunOptions", "RunResult",
+          "Scenario", "ScenarioError", "__version__", "compare", "load_scenario", "replicate", "run",
+          "run_sensitivity", "sweep"}
 
 
 def test_public_api_is_pinned() -> None:
     assert set(reformsim.__all__) == PUBLIC
     for name in PUBLIC:
         assert hasattr(reformsim, name)
+    assert set(PUBLIC) <= set(dir(reformsim))
+    with pytest.raises(AttributeError, match="no attribute"):
+        reformsim.not_a_name  # noqa: B018
+
+
+def test_import_is_light() -> None:
+    """``import reformsim`` does not pull in Mesa or pandas (fast CLI start, e.g. validate)."""
+    import subprocess
+    import sys
+
+    code = "import sys, reformsim; print('mesa' in sys.modules, 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_model_is_a_mesa_model_with_the_seed_case_agents() -> None:

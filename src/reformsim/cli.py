@@ -16,10 +16,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from reformsim.errors import ReformsimError, ScenarioError
-from reformsim.metrics import KPI_UNITS
-from reformsim.results import RunResult, run
 from reformsim.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from reformsim.results import RunResult
 
 DEMO_SCENARIOS = ("n_street_siloed.toml", "n_street_integrated.toml")
 
@@ -116,6 +119,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_experiment(args)
     if args.command == "sensitivity":
         return _cmd_sensitivity(args)
+    from reformsim.metrics import KPI_UNITS
+
     for name, unit in KPI_UNITS.items():
         print(f"{name:28s} {unit}")
     return 0
@@ -137,6 +142,8 @@ def _cmd_validate(files: Sequence[str]) -> int:
 
 def _run_scenario(path: str | Path, seed: int | None) -> tuple[Scenario, RunResult, float]:
     """Load and run one file; build-time scenario errors are reported against the file."""
+    from reformsim.results import run
+
     sc = load_scenario(path)
     t0 = time.perf_counter()
     try:
@@ -213,6 +220,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
 def format_table(results: dict[str, RunResult]) -> str:
     """KPI table with one column per run."""
+    from reformsim.metrics import KPI_UNITS
+
     names = list(results)
     width = max(12, *(len(n) for n in names))
     lines = [f"{'KPI':28s} " + " ".join(f"{n:>{width}s}" for n in names)]
