@@ -21,7 +21,7 @@ import numpy as np
 #: Sequential streams (one Generator each) and keyed streams (counter-based uniforms).
 STREAM_NAMES: tuple[str, ...] = (
     "setup",  # territory, populations, catalogue
-    "violations",  # daily onset decisions, one uniform per exposure pair per day
+    "violations",  # daily onset candidates (thinning), independent of levers and state
     "services",  # residents' service requests
     "inspection_planning",  # which firms are visited today
     "on_site",  # what an inspector finds
@@ -33,6 +33,7 @@ STREAM_NAMES: tuple[str, ...] = (
 #: Keyed-uniform slots. Per violation (stream "keyed_violations", slot = onset_day * 64 + k):
 SLOTS_PER_DAY = 64
 SLOT_ONSET_TIME, SLOT_MATTER, SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END, SLOT_COMPLAINANT = range(6)
+SLOT_ACCEPT_ONSET = 6
 #: Per case (stream "keyed_cases", slot = ((onset_day * 64 + attempt) * 64 + k):
 SLOT_SERVICE, SLOT_RECTIFY, SLOT_RECTIFY_TIME, SLOT_MISROUTE, SLOT_MISROUTE_TO = range(5)
 SLOT_ACCEPT = 10  # + referral hop (hops are capped at 50)

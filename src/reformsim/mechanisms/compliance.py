@@ -2,7 +2,7 @@
 
 Per exposure pair (enterprise i, domain d) not already violating, the daily onset probability is
 
-    P = r_max / 365 * w_d * sigmoid(U / tau)      (rates are expected onsets per year),
+    P = min(r_max / 365 * w_d * sigmoid(U / tau), 1)   (rates are expected onsets per year),
     U = g_id - w(p_hat_id) * S + s * v_g        (imitators only: s > 0)
 
 where ``w(p) = p^γ / (p^γ + (1-p)^γ)^(1/γ)`` is Tversky-Kahneman probability weighting, ``S``
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
+from reformsim.streams import SLOT_ACCEPT_ONSET, SLOTS_PER_DAY
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -72,49 +73,79 @@ class WeightTable:
 
 
 class Compliance:
-    """Daily violation onsets over all exposure pairs, vectorised."""
+    """Daily violation onsets by thinning (Lewis & Shedler 1979).
+
+    Each pair's daily onset probability ``P`` is bounded by a lever-independent ``P_max``
+    (``r_max / 365 * w_d`` for deciding firms, the incompetent rate for incompetent ones). Every
+    day, candidate pairs are drawn at rate ``P_max`` per class of equal bound (binomial count, then
+    distinct pairs) from the ``violations`` stream, and a candidate that is not already violating
+    starts a violation with probability ``P / P_max`` (a keyed uniform of the pair and day). The
+    result has exactly the per-pair daily probability ``P``, the utility is evaluated only for a
+    few candidates a day, and because the candidate draws do not depend on levers or state, two
+    arms of a comparison see the same candidates (common random numbers).
+    """
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         sc = model.config
+        cs = sc.compliance
         ent = model.enterprises
         weights = np.array([d.violation_weight for d in sc.domains])
         self.domain_weight = weights[ent.pair_dom]
-        pair_type = ent.risk_type[ent.pair_ent]
-        self.deciders = np.flatnonzero((pair_type == RATIONAL) | (pair_type == IMITATOR))
-        self.imitating = pair_type[self.deciders] == IMITATOR
-        self.incompetent = np.flatnonzero(pair_type == INCOMPETENT)
-        self.decider_grid = ent.grid[ent.pair_ent[self.deciders]]
-        self.weight = WeightTable(sc.compliance.probability_weighting_gamma)
+        self.pair_type = ent.risk_type[ent.pair_ent]
+        self.pair_grid = ent.grid[ent.pair_ent]
+        self.weight = WeightTable(cs.probability_weighting_gamma)
+        deciding = (self.pair_type == RATIONAL) | (self.pair_type == IMITATOR)
+        base = np.where(deciding, cs.max_onset_rate_per_year,
+                        np.where(self.pair_type == INCOMPETENT, cs.incompetent_rate_per_year, 0.0))
+        self.bound = np.minimum(base * self.domain_weight / 365.0, 1.0)
+        self.classes = [(np.flatnonzero(self.bound == b), float(b))
+                        for b in np.unique(self.bound) if b > 0]
 
-    def onset_probability(self) -> np.ndarray:
-        """Daily probability that each pair starts a violation (0 for pairs already violating)."""
+    def onset_probability(self, pairs: np.ndarray | None = None) -> np.ndarray:
+        """Daily probability that each pair (all pairs by default) starts a violation.
+
+        Pairs already violating get 0.
+        """
         m = self.model
         cs = m.config.compliance
         ent = m.enterprises
+        idx = np.arange(ent.n_pairs) if pairs is None else pairs
+        kind = self.pair_type[idx]
         sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
-        idx = self.deciders
-        weighted = self.weight(ent.p_hat[idx])
-        utility = ent.gain[idx] - weighted * sanction
-        if cs.imitation_strength > 0:
-            share = m.grid_violation_share()[self.decider_grid]
-            utility += self.imitating * cs.imitation_strength * share
-        rate = np.zeros(ent.n_pairs)
-        rate[idx] = cs.max_onset_rate_per_year / (1.0 + np.exp(-utility / cs.choice_noise))
-        inc = self.incompetent
-        rate[inc] = cs.incompetent_rate_per_year * np.where(
-            ent.advised[inc], cs.advised_incompetent_factor, 1.0)
-        rate *= self.domain_weight
-        rate[ent.violation >= 0] = 0.0
-        return rate / 365.0
+        utility = ent.gain[idx] - self.weight(ent.p_hat[idx]) * sanction
+        imitating = kind == IMITATOR
+        if cs.imitation_strength > 0 and imitating.any():
+            share = m.grid_violation_share()[self.pair_grid[idx]]
+            utility += imitating * cs.imitation_strength * share
+        rate = np.where(
+            (kind == RATIONAL) | imitating,
+            cs.max_onset_rate_per_year / (1.0 + np.exp(-utility / cs.choice_noise)),
+            np.where(kind == INCOMPETENT, cs.incompetent_rate_per_year
+                     * np.where(ent.advised[idx], cs.advised_incompetent_factor, 1.0), 0.0),
+        )
+        p = np.minimum(rate * self.domain_weight[idx] / 365.0, 1.0)
+        p[ent.violation[idx] >= 0] = 0.0
+        return p
+
+    def candidates(self) -> np.ndarray:
+        """Today's candidate pairs: each pair with probability ``P_max`` (sorted)."""
+        rng = self.model.streams["violations"]
+        out = []
+        for members, b in self.classes:
+            k = int(rng.binomial(len(members), b))
+            if k:
+                out.append(members[rng.choice(len(members), size=k, replace=False, shuffle=False)])
+        return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
     def step(self, day: int) -> None:
         """Draw today's onsets and register the new violations."""
         m = self.model
-        rng = m.streams["violations"]
-        # one uniform per pair every day, whatever the state: keeps the stream aligned across
-        # scenarios (common random numbers)
-        u = rng.random(m.enterprises.n_pairs)
-        new_pairs = np.flatnonzero(u < self.onset_probability())
+        cand = self.candidates()
+        cand = cand[m.enterprises.violation[cand] < 0]
+        if cand.size == 0:
+            return
+        u = m.streams.keyed_uniform("keyed_violations", cand, day * SLOTS_PER_DAY + SLOT_ACCEPT_ONSET)
+        new_pairs = cand[u * self.bound[cand] < self.onset_probability(cand)]
         if new_pairs.size:
             m.open_violations(new_pairs, day)
