@@ -81,6 +81,27 @@ class ResultStore:
         else:
             atomic_write_text(mpath, json.dumps(_clean(manifest), indent=2, ensure_ascii=False) + "\n")
         self.manifest = manifest
+        self._repair()
+
+    def _repair(self) -> None:
+        """Make the log agree with the stored runs after a kill; drop half-written temp files.
+
+        A kill between renaming a run file into place and appending its log line leaves a stored
+        run without a line: it is logged now (it was done once, and is not done again).
+        """
+        for tmp in self.runs_dir.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        log = self.path / "events.log"
+        logged = set()
+        if log.exists():
+            logged = {int(line.split()[1]) for line in log.read_text().splitlines()
+                      if line.startswith("done ")}
+        missing = sorted(self.done_ids() - logged)
+        if missing:
+            with log.open("a") as fh:
+                fh.writelines(f"done {i}\n" for i in missing)
+                fh.flush()
+                os.fsync(fh.fileno())
 
     def _file(self, run_id: int) -> Path:
         return self.runs_dir / f"{run_id:08d}.json"
