@@ -19,7 +19,7 @@ from reformsim.experiment.store import atomic_write_text  # noqa: E402
 if TYPE_CHECKING:
     from reformsim.sensitivity.pipeline import SensitivityResult
 
-MAIN = {"sobol": ["S1", "ST"], "fast": ["S1", "ST"], "rbd_fast": ["S1"], "delta": ["delta", "S1"],
+MAIN = {"sobol": ["S1", "ST"], "fast": ["S1", "ST"], "rbd_fast": ["S1"], "delta": ["delta_raw", "S1"],
         "morris": ["mu_star"], "pawn": ["median"]}
 
 
@@ -163,8 +163,10 @@ def format_result(result: SensitivityResult) -> str:
     for kpi, sub in result.indices.groupby("kpi", sort=False):
         sub = sub[(sub["factor2"] == "") & sub["index"].isin(keys)]
         lines.append(f"{kpi} ({method})")
-        wide = sub.pivot_table(index="factor", columns="index", values="value", sort=False)
-        conf = sub.pivot_table(index="factor", columns="index", values="conf", sort=False)
+        wide = sub.pivot_table(index="factor", columns="index", values="value", sort=False,
+                               dropna=False).reindex(columns=keys)
+        conf = sub.pivot_table(index="factor", columns="index", values="conf", sort=False,
+                               dropna=False).reindex(columns=keys)  # PAWN has no CI (all NaN)
         order = wide[keys[-1]].sort_values(ascending=False).index
         for f in order:
             cells = "  ".join(f"{k} {wide.loc[f, k]:7.3f} ± {conf.loc[f, k]:.3f}"

@@ -78,9 +78,12 @@ class SAFactor(_Strict):
                              f"logunif, got {b[0]}")
         if self.dist == "norm" and b[1] <= 0:
             raise ValueError(f"factors[{self.path}].bounds: expected [mean, sd] with sd > 0, got {b}")
-        if self.dist == "triang" and not 0.0 <= b[2] <= 1.0:
+        if self.dist == "triang" and not 0.0 <= b[2] < 1.0:
             raise ValueError(f"factors[{self.path}].bounds: expected the peak as a fraction of the "
-                             f"range in [0, 1], got {b[2]}")
+                             f"range in [0, 1) (SALib rejects 1), got {b[2]}")
+        if self.dist == "triang" and b[1] < 0:
+            raise ValueError(f"factors[{self.path}].bounds: expected an upper bound >= 0 for "
+                             f"triang (SALib rejects negative ends), got {b[1]}")
         return self
 
 
@@ -112,6 +115,15 @@ class SASection(_Strict):
                              f"{2 * lo}), got {self.N}")
         if self.second_order and self.method != "sobol":
             raise ValueError("sensitivity.second_order: only available with method 'sobol'")
+        if self.method == "fast" and self.N <= 4 * self.M**2:
+            raise ValueError(f"sensitivity.N: expected more than 4·M² = {4 * self.M**2} for fast "
+                             f"(M = {self.M}), got {self.N}")
+        if self.method == "rbd_fast" and self.N <= 2 * self.M:
+            raise ValueError(f"sensitivity.N: expected more than 2·M = {2 * self.M} for rbd_fast "
+                             f"(M = {self.M}; a few hundred is usual), got {self.N}")
+        if self.method == "morris" and self.N < 2:
+            raise ValueError(f"sensitivity.N: expected at least 2 trajectories for morris "
+                             f"(sigma needs two), got {self.N}")
         return self
 
 
@@ -127,6 +139,13 @@ class SensitivitySpec(_Strict):
         dup = {p for p in paths if paths.count(p) > 1}
         if dup:
             raise ValueError(f"factors: expected each path once, got duplicates {sorted(dup)}")
+        if self.sensitivity.method == "morris":
+            for f in self.factors:
+                if f.levels is None and f.dist == "norm":
+                    raise ValueError(
+                        f"factors[{f.path}].dist: expected a bounded distribution for morris "
+                        f"(its grid includes the 0 and 1 quantiles, infinite for 'norm'), got "
+                        f"'norm'; use 'unif' or 'triang'")
         return self
 
 
@@ -148,12 +167,40 @@ def read_spec(path: str | Path) -> SensitivitySpec:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ExperimentError(f"file not found: expected a sensitivity file, got {str(path)!r}") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{path}: expected a sensitivity file, got a directory") from None
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start:exc.end + 1]
+        raise ExperimentError(f"{path}: expected UTF-8 text, got bytes {bad!r} "
+                              f"(save the file as UTF-8)") from None
+    except OSError as exc:
+        raise ExperimentError(f"{path}: expected a readable sensitivity file, got "
+                              f"{exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
     try:
         return SensitivitySpec.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(f"{path}: {format_validation_error(exc)}") from None
+        raise ExperimentError(f"{path}: {_format_error(exc)}") from None
+
+
+def _format_error(exc: ValidationError) -> str:
+    """One line naming the field; unknown keys list the keys of this file's tables."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] != "extra_forbidden":
+        return format_validation_error(exc)
+    loc = first["loc"]
+    key = str(loc[-1])
+    parents = [p for p in loc[:-1] if not isinstance(p, int)]
+    model: Any = {(): SensitivitySpec, ("sensitivity",): SASection,
+                  ("factors",): SAFactor}.get(tuple(parents))
+    allowed = sorted(model.model_fields) if model is not None else []
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
+    n = len(exc.errors())
+    more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
+    hint = _did_you_mean(key, allowed)
+    return f"{where}: expected {expected}, got unknown key {key!r}{hint}{more}"
 
 
 def load_sensitivity(path: str | Path) -> tuple[SensitivitySpec, Scenario]:
@@ -175,15 +222,28 @@ def load_sensitivity(path: str | Path) -> tuple[SensitivitySpec, Scenario]:
     except ScenarioError as exc:
         raise ExperimentError(f"{src}sensitivity.base: {exc}") from None
     for f in spec.factors:
-        probe = f.levels[0] if f.levels is not None else _probe(f)
-        try:
-            base.with_updates({f.path: probe})
-        except ScenarioError as exc:
-            raise ExperimentError(f"{src}factors[{f.path}]: {exc.detail}") from None
+        for what, probe in _probes(f):
+            try:
+                base.with_updates({f.path: probe})
+            except ScenarioError as exc:
+                hint = ""
+                if "expected an integer" in exc.detail and not f.integer and f.levels is None:
+                    hint = " (add integer = true to the factor)"
+                where = f"factors[{f.path}]" if what is None else f"factors[{f.path}].{what}"
+                raise ExperimentError(f"{src}{where}: {exc.detail}{hint}") from None
     return spec, base
 
 
-def _probe(f: SAFactor) -> int | float:
+def _probes(f: SAFactor) -> list[tuple[str | None, Any]]:
+    """Values to try on the base scenario, as they will be mapped (integers rounded).
+
+    Every level; or the middle and both ends of the range (the mean of a normal).
+    """
+    if f.levels is not None:  # the first probe checks the path, the others each level
+        return [(None if i == 0 else f"levels[{i}]", v) for i, v in enumerate(f.levels)]
     b = f.bounds or [0.0, 1.0]
-    v = b[0] if f.dist == "norm" else (b[0] + b[1]) / 2
-    return int(round(v)) if f.integer else float(v)
+    ends = [("bounds", b[0])] if f.dist == "norm" else [("bounds", b[0]), ("bounds", b[1])]
+    if f.integer:
+        return [(w, int(round(v))) for w, v in ends]
+    return [(None, float((b[0] + b[1]) / 2) if f.dist != "norm" else float(b[0]))] + \
+        [(w, float(v)) for w, v in ends]
