@@ -1,7 +1,8 @@
 """Executors: serial, local processes, Dask. Same tasks → same results, whatever runs them.
 
 Every executor streams results back as runs finish and keeps at most ``2 × workers`` tasks in
-flight, so the parent's memory does not grow with the number of runs. Results are handed to a
+flight (Dask: 2 × the worker threads connected, if more, re-read as workers join), so the
+executor's memory in the parent does not grow with the number of runs. Results are handed to a
 callback (which writes them to the store); order of completion does not matter because the
 final tables are assembled by run id.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -79,8 +81,16 @@ def run_dask(tasks: Iterable[RunTask], on_result: OnResult, workers: int, addres
         ) from None
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        import dask
+
+        # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in each worker (and in this process's
+        # environment). That switches off glibc's adaptive mmap threshold: every numpy temporary
+        # above 128 KiB becomes a fresh mmap with page faults, and N Street runs took ~1/3 longer
+        # on 2 workers (docs/experiments.md, Dask). Runs keep no data between tasks, so keep glibc's
+        # default; results do not depend on it.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         client = Client(cluster)
     else:
         try:
@@ -90,7 +100,11 @@ def run_dask(tasks: Iterable[RunTask], on_result: OnResult, workers: int, addres
                 f"--dask: expected a reachable Dask scheduler, got no answer from {address} ({exc})"
             ) from None
     try:
-        window = 2 * max(workers, len(client.scheduler_info().get("workers", {})) or 1)
+        # Keep 2 tasks per worker thread in flight. Workers may join after the start (SLURM jobs
+        # still queued, ``cluster.scale`` or ``adapt``), so the window is re-read every few
+        # seconds and grows with the cluster; it never shrinks.
+        window = 2 * max(workers, _dask_threads(client))
+        checked = time.monotonic()
         it = iter(tasks)
         ac = as_completed()
         for task in _take(it, window):
@@ -98,12 +112,23 @@ def run_dask(tasks: Iterable[RunTask], on_result: OnResult, workers: int, addres
         for fut in ac:
             on_result(fut.result())
             fut.release()
-            for task in _take(it, 1):
+            if time.monotonic() - checked > _DASK_RECHECK_S:
+                window = max(window, 2 * _dask_threads(client))
+                checked = time.monotonic()
+            for task in _take(it, max(window - ac.count(), 0)):
                 ac.add(client.submit(run_task, task, pure=False, retries=3))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+_DASK_RECHECK_S = 5.0
+
+
+def _dask_threads(client: Any) -> int:
+    """Worker threads connected to the scheduler now (one per single-threaded worker)."""
+    return sum(client.nthreads().values())
 
 
 def _take(it: Iterator[RunTask], n: int) -> list[RunTask]:
