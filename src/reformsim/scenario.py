@@ -716,7 +716,8 @@ def scenario_from_dict(data: dict[str, Any], source: str | None = None) -> Scena
         raise ScenarioError(format_validation_error(exc, data), source=source) from None
 
 
-def format_validation_error(exc: ValidationError, data: Any = None) -> str:
+def format_validation_error(exc: ValidationError, data: Any = None,
+                            root: type[BaseModel] | None = None) -> str:
     """Turn pydantic's first error into one line: field, expected, got.
 
     Parameters
@@ -726,6 +727,9 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
     data
         The validated mapping, if available: list items with an ``id`` are then named by it
         (``population.sectors[retail].share``) instead of by position.
+    root
+        The schema that was validated (default :class:`Scenario`); unknown keys are listed
+        against it.
     """
     errors = exc.errors(include_url=False)
     first = errors[0]
@@ -735,7 +739,7 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     if kind == "extra_forbidden":
         key = str(first["loc"][-1])
-        allowed = sorted(_allowed_fields(first["loc"][:-1]))
+        allowed = sorted(allowed_fields(first["loc"][:-1], root))
         expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
         hint = _did_you_mean(key, allowed)
         return f"{loc}: expected {expected}, got unknown key {key!r}{hint}{more}"
@@ -850,8 +854,9 @@ def _item_name(items: Any, index: int) -> str:
     return str(index)
 
 
-def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = Scenario
+def allowed_fields(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> list[str]:
+    """The keys allowed at ``loc`` (a pydantic error location) of a schema (default: Scenario)."""
+    model: Any = Scenario if root is None else root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -859,12 +864,9 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
         if field is None:
             return []
         ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        inner = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        elif inner is not None:
-            model = inner
-        else:
+        inner = [a for a in (ann, *getattr(ann, "__args__", ()))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
             return []
+        model = inner[0]
     return list(getattr(model, "model_fields", {}).keys())

@@ -127,39 +127,6 @@ class SweepSpec(_Strict):
         return self
 
 
-def _spec_fields(loc: tuple[Any, ...]) -> list[str]:
-    """Return the keys allowed at ``loc`` (a pydantic error location) of an experiment file."""
-    model: Any = SweepSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        inner = [a for a in (ann, *getattr(ann, "__args__", ()))
-                 if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not inner:
-            return []
-        model = inner[0]
-    return sorted(getattr(model, "model_fields", {}))
-
-
-def _format_error(exc: ValidationError) -> str:
-    """One line for a validation error; unknown keys are checked against the experiment schema."""
-    first = exc.errors(include_url=False)[0]
-    if first["type"] != "extra_forbidden":
-        return format_validation_error(exc)
-    from reformsim.scenario import _did_you_mean
-
-    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"])
-    loc = loc.replace(".[", "[")
-    key = str(first["loc"][-1])
-    allowed = _spec_fields(first["loc"][:-1])
-    expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
-    return f"{loc}: expected {expected}, got unknown key {key!r}{_did_you_mean(key, allowed)}"
-
-
 def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario, list[dict[str, Any]]]:
     """Read and validate a sweep file; return the spec, the base scenario and the design points.
 
@@ -187,7 +154,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario, list[dict[str, An
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(f"{path}: {_format_error(exc)}") from None
+        raise ExperimentError(f"{path}: {format_validation_error(exc, root=SweepSpec)}") from None
     try:
         base = load_scenario(path.parent / spec.experiment.base)
     except ScenarioError as exc:

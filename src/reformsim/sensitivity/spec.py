@@ -181,26 +181,7 @@ def read_spec(path: str | Path) -> SensitivitySpec:
     try:
         return SensitivitySpec.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(f"{path}: {_format_error(exc)}") from None
-
-
-def _format_error(exc: ValidationError) -> str:
-    """One line naming the field; unknown keys list the keys of this file's tables."""
-    first = exc.errors(include_url=False)[0]
-    if first["type"] != "extra_forbidden":
-        return format_validation_error(exc)
-    loc = first["loc"]
-    key = str(loc[-1])
-    parents = [p for p in loc[:-1] if not isinstance(p, int)]
-    model: Any = {(): SensitivitySpec, ("sensitivity",): SASection,
-                  ("factors",): SAFactor}.get(tuple(parents))
-    allowed = sorted(model.model_fields) if model is not None else []
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
-    n = len(exc.errors())
-    more = f" (and {n - 1} more error{'s' if n > 2 else ''})" if n > 1 else ""
-    hint = _did_you_mean(key, allowed)
-    return f"{where}: expected {expected}, got unknown key {key!r}{hint}{more}"
+        raise ExperimentError(f"{path}: {format_validation_error(exc, root=SensitivitySpec)}") from None
 
 
 def load_sensitivity(path: str | Path) -> tuple[SensitivitySpec, Scenario]:
