@@ -155,8 +155,8 @@ def execute(tasks: list[RunTask], on_result: OnResult, *, executor: str = "proce
         ``"local"`` or a scheduler address such as ``"tcp://127.0.0.1:8786"``.
     """
     workers = workers or default_workers()
-    if dask is not None:
-        run_dask(tasks, on_result, workers, dask)
+    if dask is not None or executor == "dask":
+        run_dask(tasks, on_result, workers, dask or "local")
     elif executor == "serial" or len(tasks) <= 1:
         run_serial(tasks, on_result)
     elif executor == "processes":
