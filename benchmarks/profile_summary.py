@@ -30,6 +30,7 @@ def profile(scenario: str, seed: int = 1) -> pstats.Stats:
     """Profile one run (model build included)."""
     sys.path.insert(0, str(ROOT / "src"))
     import reformsim
+    import reformsim.results  # noqa: F401  (import before profiling: the public API is lazy)
 
     sc = reformsim.load_scenario(ROOT / scenario)
     prof = cProfile.Profile()

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, resource, sys, time
 import reformsim
+import reformsim.results  # import everything before timing (the public API is lazy)
 sc = reformsim.load_scenario(sys.argv[1])
 t0 = time.perf_counter()
 res = reformsim.run(sc, seed=int(sys.argv[2]))

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, resource, sys, time
 import reformsim
+import reformsim.results  # import everything before timing (the public API is lazy)
 sys.path.insert(0, {bench!r})
 from scaling import scaled
 sc = scaled(reformsim.load_scenario(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
