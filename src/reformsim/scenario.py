@@ -615,12 +615,8 @@ def _error(detail: str, where: Path, top: Path, source: str) -> ScenarioError:
     return ScenarioError(detail, source=source)
 
 
-def resolve_extends(path: str | Path) -> dict[str, Any]:
-    """Read a TOML scenario and merge it over the file named by its ``extends`` key.
-
-    ``extends`` is resolved relative to the extending file. Cycles and missing targets are
-    reported as :class:`~reformsim.errors.ScenarioError` naming the ``extends`` field.
-    """
+def _merged_chain(path: str | Path) -> tuple[Path, list[tuple[Path, dict[str, Any]]], dict[str, Any]]:
+    """Read a file and its ``extends`` ancestors; return (file, chain, merged data)."""
     top = Path(path).resolve()
     try:
         chain = _read_chain(top)
@@ -629,7 +625,16 @@ def resolve_extends(path: str | Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for _, layer in chain:
         data = deep_merge(data, layer)
-    return data
+    return top, chain, data
+
+
+def resolve_extends(path: str | Path) -> dict[str, Any]:
+    """Read a TOML scenario and merge it over the file named by its ``extends`` key.
+
+    ``extends`` is resolved relative to the extending file. Cycles and missing targets are
+    reported as :class:`~reformsim.errors.ScenarioError` naming the ``extends`` field.
+    """
+    return _merged_chain(path)[2]
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -641,14 +646,7 @@ def load_scenario(path: str | Path) -> Scenario:
         With one line naming the field, the expected and the got value. When the faulty value
         comes from a file named by ``extends``, the message says which file.
     """
-    top = Path(path).resolve()
-    try:
-        chain = _read_chain(top)
-    except _FileError as exc:
-        raise _error(exc.detail, exc.where, top, str(path)) from None
-    data: dict[str, Any] = {}
-    for _, layer in chain:
-        data = deep_merge(data, layer)
+    top, chain, data = _merged_chain(path)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

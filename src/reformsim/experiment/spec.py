@@ -29,7 +29,6 @@ value (unknown factor paths are checked against the base scenario).
 from __future__ import annotations
 
 import itertools
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.stats import qmc
 
 from reformsim.errors import ScenarioError
-from reformsim.experiment.store import ExperimentError
+from reformsim.experiment.store import ExperimentError, read_toml_file
 from reformsim.metrics import KPI_UNITS
 from reformsim.scenario import Scenario, format_validation_error, load_scenario
 
@@ -136,21 +135,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Scenario, list[dict[str, An
         One line naming the field, the expected and the got value.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExperimentError(
-            f"{path}: expected an existing experiment file, got no such file") from None
-    except IsADirectoryError:
-        raise ExperimentError(f"{path}: expected an experiment file, got a directory") from None
-    except OSError as exc:
-        raise ExperimentError(
-            f"{path}: expected a readable experiment file, got {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ExperimentError(f"{path}: expected UTF-8 text (TOML), got {exc.reason} at byte "
-                              f"{exc.start}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml_file(path, "experiment")
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:

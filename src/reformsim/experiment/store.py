@@ -27,6 +27,28 @@ class ExperimentError(ReformsimError):
     """An experiment cannot run as asked (bad file, or a store that holds another design)."""
 
 
+def read_toml_file(path: Path, kind: str) -> dict[str, Any]:
+    """Read an experiment or sensitivity file; any failure is one :class:`ExperimentError` line."""
+    import tomllib
+
+    article = "an" if kind[0] in "aeiou" else "a"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExperimentError(
+            f"{path}: expected an existing {kind} file, got no such file (file not found)") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{path}: expected {article} {kind} file, got a directory") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: expected UTF-8 text (TOML), got {exc.reason} at byte "
+                              f"{exc.start} (save the file as UTF-8)") from None
+    except OSError as exc:
+        raise ExperimentError(
+            f"{path}: expected a readable {kind} file, got {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+
+
 def design_hash(design: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of what defines the experiment's runs."""
     blob = json.dumps(design, sort_keys=True, separators=(",", ":"), default=str)

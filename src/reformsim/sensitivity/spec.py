@@ -30,14 +30,13 @@ sampling (``round half to even``), for every method alike.
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from reformsim.errors import ScenarioError
-from reformsim.experiment.store import ExperimentError
+from reformsim.experiment.store import ExperimentError, read_toml_file
 from reformsim.metrics import KPI_UNITS
 from reformsim.scenario import Scenario, _did_you_mean, format_validation_error, load_scenario
 
@@ -163,21 +162,7 @@ def check_kpis(spec: SensitivitySpec, allowed: set[str] | None = None, source: s
 def read_spec(path: str | Path) -> SensitivitySpec:
     """Parse and validate a sensitivity file (without touching the base scenario)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ExperimentError(f"file not found: expected a sensitivity file, got {str(path)!r}") from None
-    except IsADirectoryError:
-        raise ExperimentError(f"{path}: expected a sensitivity file, got a directory") from None
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start:exc.end + 1]
-        raise ExperimentError(f"{path}: expected UTF-8 text, got bytes {bad!r} "
-                              f"(save the file as UTF-8)") from None
-    except OSError as exc:
-        raise ExperimentError(f"{path}: expected a readable sensitivity file, got "
-                              f"{exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml_file(path, "sensitivity")
     try:
         return SensitivitySpec.model_validate(data)
     except ValidationError as exc:
