@@ -49,6 +49,7 @@ class WorkUnit(mesa.Agent):
         self.cases: list[tuple[float, int, Any]] = []
         self.inspections: list[tuple[float, int, Any]] = []
         self.busy_today = 0.0
+        self._skill_order: dict[int, list[int]] = {}
 
     def push_case(self, ready_at: float, task: Any) -> None:
         """Queue a case task."""
@@ -65,6 +66,27 @@ class WorkUnit(mesa.Agent):
         self.skill_matrix = np.vstack([o.skills for o in self.officers])
         for k, o in enumerate(self.officers):
             o.skills = self.skill_matrix[k]
+
+    def best_free_officer(self, free: list[float], start: float, domain: int) -> int:
+        """Index of the most skilled officer in ``domain`` free at ``start`` (ties: the first).
+
+        The officers' ranking per domain is cached until a skill in that domain changes.
+        """
+        order = self._skill_order.get(domain)
+        if order is None:
+            order = np.argsort(-self.skill_matrix[:, domain], kind="stable").tolist()
+            self._skill_order[domain] = order
+        for k in order:
+            if free[k] <= start:
+                return k
+        raise ValueError(f"free: expected an officer free at {start}, got none")
+
+    def skills_changed(self, domain: int | None = None) -> None:
+        """Forget the cached ranking for one domain (or all) after skills changed."""
+        if domain is None:
+            self._skill_order.clear()
+        else:
+            self._skill_order.pop(domain, None)
 
     @property
     def backlog(self) -> int:
@@ -118,12 +140,16 @@ class Officer(mesa.Agent):
         self.experience[domain] += amount
         b = self.model.learning_exponent
         self.skills[domain] = 1.0 - (1.0 - self.skill0[domain]) * (1.0 + self.experience[domain]) ** (-b)
+        if self.unit is not None:
+            self.unit.skills_changed(domain)
 
     def forget(self, phi: float) -> None:
         """Depreciate experience by a share ``phi`` (called monthly) and update skills."""
         self.experience *= 1.0 - phi
         b = self.model.learning_exponent
         self.skills[:] = 1.0 - (1.0 - self.skill0) * (1.0 + self.experience) ** (-b)
+        if self.unit is not None:
+            self.unit.skills_changed()
 
 
 class GridWorker(mesa.Agent):

@@ -49,6 +49,12 @@ class WorkCalendar:
 
     def add_work_hours(self, t: float, hours: float) -> float:
         """The instant at which ``hours`` of work that start at ``t`` are done."""
+        day = math.floor(t)
+        lo = day + self.start
+        if lo <= t < lo + self.length and day % 7 < self.week:  # fast path: fits in today
+            end = t + hours / 24.0
+            if end <= lo + self.length + 1e-12:
+                return end
         t = self.next_start(t)
         remaining = hours / 24.0
         while True:

@@ -146,6 +146,10 @@ class ReformModel(mesa.Model):
         self._staff(depts, dom_index)
         self.travel = [self.territory.travel_hours(u.base_xy, np.arange(self.territory.n_grids))
                        for u in self.units]
+        self.pair_grid = ent.grid[ent.pair_ent]
+        self.pair_grid_n = self.territory.n_grids
+        self.pairs_in_grid = np.bincount(self.pair_grid, minlength=self.pair_grid_n).astype(float)
+        self.violating_in_grid = np.zeros(self.pair_grid_n, dtype=np.int64)
         self.violations = ViolationLog()
         self.cases = CaseLog()
         self.visits = VisitLog()
@@ -229,13 +233,10 @@ class ReformModel(mesa.Model):
         return day >= self.config.run.warmup_days
 
     def grid_violation_share(self) -> np.ndarray:
-        """Share of exposure pairs currently violating, per grid."""
-        ent = self.enterprises
-        pair_grid = self.beliefs.pair_grid
-        n_grids = self.territory.n_grids
-        total = np.bincount(pair_grid, minlength=n_grids).astype(float)
-        viol = np.bincount(pair_grid[ent.violation >= 0], minlength=n_grids)
-        return np.divide(viol, total, out=np.zeros(n_grids), where=total > 0)
+        """Share of exposure pairs currently violating, per grid (kept up to date by
+        :meth:`open_violations` and :meth:`end_violations`)."""
+        total = self.pairs_in_grid
+        return np.divide(self.violating_in_grid, total, out=np.zeros(total.size), where=total > 0)
 
     def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
         """Start violations on ``pairs`` today; schedule their detection."""
@@ -248,6 +249,7 @@ class ReformModel(mesa.Model):
         ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
                                      domain=doms, matter=matters, onset_at=onset)
         ent.violation[pairs] = ids
+        self.violating_in_grid += np.bincount(self.pair_grid[pairs], minlength=self.pair_grid_n)
         self.detection.schedule(ids)
         return ids
 
@@ -257,8 +259,9 @@ class ReformModel(mesa.Model):
             return
         self.violations["ended_at"][ids] = at
         pairs = self.violations["pair"][ids]
-        still = self.enterprises.violation[pairs] == ids
-        self.enterprises.violation[pairs[still]] = -1
+        freed = np.unique(pairs[self.enterprises.violation[pairs] == ids])
+        self.enterprises.violation[freed] = -1
+        self.violating_in_grid -= np.bincount(self.pair_grid[freed], minlength=self.pair_grid_n)
 
     def open_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
                    complainant: np.ndarray) -> np.ndarray:
@@ -328,27 +331,6 @@ class ReformModel(mesa.Model):
             return self.squads[int(self.territory.area_of_grid[self.enterprises.grid[enterprise]])]
         first_pair = self.enterprises.pair_start[enterprise]
         return self.departments[int(self.owner_dept[self.enterprises.pair_dom[first_pair]])]
-
-    def record_visit(self, e: int, unit: WorkUnit, pairs: np.ndarray, n_depts: int,
-                     at: float) -> None:
-        """Log a visit; update burden, satisfaction and perceived risk of the visited firm.
-
-        ``n_depts`` is the number of departments whose domains the visit checks (>= 2: joint).
-        """
-        ent = self.enterprises
-        duplicate = bool(at - ent.last_visit_day[e] <= 30.0 and ent.last_visit_body[e] != unit.index)
-        self.visits.add(e, unit.index, at, len(pairs), n_depts >= 2, duplicate)
-        ent.last_visit_day[e] = at
-        ent.last_visit_body[e] = unit.index
-        visits = float(ent.visits_12m[e]) + 1.0
-        ent.visits_12m[e] = visits
-        sat = self.config.satisfaction
-        penalty = sat.burden_penalty * ((visits > sat.visit_tolerance_per_year) + duplicate)
-        if penalty:
-            ent.satisfaction[e] -= penalty * ent.satisfaction[e]
-        a = self.config.compliance.risk_own_weight
-        ent.p_hat[pairs] += a * (1.0 - ent.p_hat[pairs])
-        self.beliefs.touch_one(e)
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""

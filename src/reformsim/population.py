@@ -84,6 +84,13 @@ class Enterprises:
             self.colour_changes.append((old, new))
             self.colour[ent] = new
 
+    def set_colours(self, ents: np.ndarray, new: int) -> None:
+        """Move several enterprises to one colour, recording each transition."""
+        old = self.colour[ents]
+        moved = old != new
+        self.colour_changes.extend((int(o), new) for o in old[moved].tolist())
+        self.colour[ents[moved]] = new
+
 
 @dataclass
 class Residents:

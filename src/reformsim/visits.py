@@ -1,7 +1,8 @@
 """The visit log: one row per on-site inspection visit (who, whom, when, how many domains).
 
-Visits are appended one at a time on the casework path, so rows go to Python lists and become
-arrays only when read.
+Visits happen one at a time on the casework path; they are buffered as plain tuples during the
+working day and committed as one batch of rows at the end of it (after their effects on the
+visited firms are booked, see :mod:`reformsim.mechanisms.burden`).
 """
 
 from __future__ import annotations
@@ -9,29 +10,62 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reformsim.table import Table
+
 COLUMNS = ("enterprise", "unit", "at", "domains", "joint", "duplicate")
-DTYPES = (np.int64, np.int64, np.float64, np.int16, bool, bool)
+VISIT_SCHEMA: dict[str, tuple[object, object]] = {
+    "enterprise": (np.int64, -1),
+    "unit": (np.int64, -1),
+    "at": (np.float64, np.nan),
+    "domains": (np.int16, 0),
+    "joint": (bool, False),
+    "duplicate": (bool, False),
+}
 
 
 class VisitLog:
-    """Append-only log of inspection visits."""
+    """Append-only log of inspection visits with a buffer for the current day."""
 
     def __init__(self) -> None:
-        self._rows: list[tuple[int, int, float, int, bool, bool]] = []
+        self._table = Table(VISIT_SCHEMA, capacity=4096)
+        self._pending: list[tuple[int, int, float, int, bool]] = []
+        self._pending_pairs: list[np.ndarray] = []
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._table)
 
-    def add(self, enterprise: int, unit: int, at: float, domains: int, joint: bool,
-            duplicate: bool) -> None:
-        """Record one visit."""
-        self._rows.append((enterprise, unit, at, domains, joint, duplicate))
+    def add(self, enterprise: int, unit: int, at: float, pairs: np.ndarray, joint: bool) -> None:
+        """Buffer one visit of today: the firm, the visiting unit, the time, the pairs checked."""
+        self._pending.append((enterprise, unit, at, len(pairs), joint))
+        self._pending_pairs.append(pairs)
+
+    def take_pending(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Today's buffered visits as columns, and all the exposure pairs they checked.
+
+        Empties the buffer; the caller commits the rows with :meth:`commit`.
+        """
+        rows = self._pending
+        cols = {
+            name: np.array([r[k] for r in rows], dtype=VISIT_SCHEMA[name][0])
+            for k, name in enumerate(COLUMNS[:5])
+        }
+        pairs = (np.concatenate(self._pending_pairs) if self._pending_pairs
+                 else np.zeros(0, dtype=np.int64))
+        self._pending, self._pending_pairs = [], []
+        return cols, pairs
+
+    def commit(self, cols: dict[str, np.ndarray]) -> None:
+        """Append a batch of finished rows (every column of :data:`COLUMNS`)."""
+        n = len(cols["enterprise"])
+        if n:
+            self._table.append(n, **cols)
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """One column as an array."""
-        k = COLUMNS.index(name)
-        return np.array([r[k] for r in self._rows], dtype=DTYPES[k])
+        """One committed column as an array."""
+        if name not in VISIT_SCHEMA:
+            raise KeyError(f"visit column: expected one of {', '.join(COLUMNS)}, got {name!r}")
+        return self._table[name]
 
     def to_frame(self) -> pd.DataFrame:
-        """All visits as a DataFrame."""
-        return pd.DataFrame({c: self[c] for c in COLUMNS})
+        """All committed visits as a DataFrame."""
+        return self._table.to_frame()

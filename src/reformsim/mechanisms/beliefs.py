@@ -27,14 +27,14 @@ class Beliefs:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
-        self.touched: list[int] = []
+        self.touched: list[np.ndarray] = []
         n_grids = model.territory.n_grids
         self.firms_per_grid = np.bincount(model.enterprises.grid, minlength=n_grids).astype(float)
-        self.pair_grid = model.enterprises.grid[model.enterprises.pair_ent]
+        self.pair_grid = model.pair_grid
 
-    def touch_one(self, enterprise: int) -> None:
-        """Note a firm inspected or sanctioned today (for general deterrence)."""
-        self.touched.append(enterprise)
+    def touch(self, enterprises: np.ndarray) -> None:
+        """Note firms inspected or sanctioned today (for general deterrence)."""
+        self.touched.append(np.asarray(enterprises, dtype=np.int64))
 
     def step(self, day: int) -> None:
         """Apply today's belief updates, decays and monthly forgetting."""
@@ -42,20 +42,24 @@ class Beliefs:
         cs = m.config.compliance
         ent = m.enterprises
         lam = cs.risk_decay_per_year / 365.0
-        ent.p_hat += lam * (cs.initial_perceived_risk - ent.p_hat)
-        self.touched.extend(m.sanctions.sanctioned_today)
+        ent.p_hat *= 1.0 - lam
+        ent.p_hat += lam * cs.initial_perceived_risk
+        self.touch(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
         m.sanctions.sanctioned_today = []
-        if self.touched and cs.risk_neighbour_weight > 0:
-            firms = np.unique(np.array(self.touched, dtype=np.int64))
+        firms = np.unique(np.concatenate(self.touched))
+        if firms.size and cs.risk_neighbour_weight > 0:
             hit = np.bincount(ent.grid[firms], minlength=len(self.firms_per_grid))
             share = np.divide(hit, self.firms_per_grid, out=np.zeros_like(self.firms_per_grid),
                               where=self.firms_per_grid > 0)
-            ent.p_hat += cs.risk_neighbour_weight * share[self.pair_grid] * (1.0 - ent.p_hat)
+            touched = share[self.pair_grid] > 0
+            p = ent.p_hat[touched]
+            ent.p_hat[touched] = p + cs.risk_neighbour_weight * share[self.pair_grid[touched]] * (1.0 - p)
         self.touched = []
         decay = np.exp(-1.0 / 365.0)
         ent.visits_12m *= decay
         s0 = m.config.satisfaction.enterprise_initial
-        ent.satisfaction += (s0 - ent.satisfaction) * (1.0 - decay)
+        ent.satisfaction *= decay
+        ent.satisfaction += s0 * (1.0 - decay)
         if day > 0 and day % 30 == 0:
             phi = m.config.casework.forgetting_per_month
             for o in m.case_officers:

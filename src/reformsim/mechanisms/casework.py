@@ -33,7 +33,8 @@ from scipy.special import ndtri
 
 from reformsim.agents import Officer, WorkUnit
 from reformsim.caselog import CLOSED, SOURCES
-from reformsim.mechanisms.inspection import InspectionTask
+from reformsim.mechanisms.burden import VisitBurden
+from reformsim.mechanisms.inspection import STALE_DAYS, InspectionTask
 from reformsim.streams import SLOT_SERVICE
 
 if TYPE_CHECKING:
@@ -49,6 +50,11 @@ class Casework:
         self.model = model
         self.busy_hours = 0.0
         self.available_hours = 0.0
+        self.warmup = float(model.config.run.warmup_days)
+        self.clean_firms: list[int] = []
+        self.burden = VisitBurden(model)
+        #: round-trip travel hours from each unit's base to each grid, as Python lists
+        self.travel = [t.tolist() for t in model.travel]
 
     def step(self, day: int) -> None:
         """Serve queues until every officer's day is full or the queues are empty."""
@@ -62,7 +68,15 @@ class Casework:
                 self._serve_unit(unit, lo, hi)
         if m.in_window(day):
             self.available_hours += m.calendar.hours * m.n_case_officers
+        self._close_day()
         self._idle_patrol()
+
+    def _close_day(self) -> None:
+        """Book the day's visits (burden, perceived risk, log) and clean checks."""
+        self.burden.book()
+        if self.clean_firms:
+            self.model.sanctions.clean_checks(np.array(self.clean_firms, dtype=np.int64))
+            self.clean_firms = []
 
     def _idle_patrol(self) -> None:
         """Squad officers patrol their area with a share of their idle hours (日常巡查)."""
@@ -77,29 +91,37 @@ class Casework:
 
     def _next_task(self, unit: WorkUnit, t: float) -> tuple[Any, float] | None:
         """Pop the task to start at ``t`` (or the earliest ready one); None if the queue is empty."""
-        stale = self.model.inspection_planning.stale_days
-        while unit.inspections and unit.inspections[0][0] < t - stale:
-            ready, _, _task = heapq.heappop(unit.inspections)
-            if self.model.in_window(int(ready)):
-                self.model.inspection_planning.cancelled += 1
-        for heap in (unit.cases, unit.inspections):
-            if heap and heap[0][0] <= t:
-                ready, _, task = heapq.heappop(heap)
-                return task, ready
-        tops = [h[0] for h in (unit.cases, unit.inspections) if h]
-        if not tops:
+        inspections, cases = unit.inspections, unit.cases
+        if inspections and inspections[0][0] < t - STALE_DAYS:
+            self._drop_stale(unit, t)
+        if cases and cases[0][0] <= t:
+            ready, _, task = heapq.heappop(cases)
+            return task, ready
+        if inspections and inspections[0][0] <= t:
+            ready, _, task = heapq.heappop(inspections)
+            return task, ready
+        if not cases and not inspections:
             return None
-        ready, _, task = min(tops)
-        heap = unit.cases if (unit.cases and unit.cases[0][2] is task) else unit.inspections
-        heapq.heappop(heap)
+        if cases and (not inspections or cases[0] < inspections[0]):
+            ready, _, task = heapq.heappop(cases)
+        else:
+            ready, _, task = heapq.heappop(inspections)
         return task, ready
+
+    def _drop_stale(self, unit: WorkUnit, t: float) -> None:
+        """Cancel planned visits not started within ``stale_days`` of planning."""
+        planning = self.model.inspection_planning
+        while unit.inspections and unit.inspections[0][0] < t - STALE_DAYS:
+            ready, _, _task = heapq.heappop(unit.inspections)
+            if ready >= self.warmup:
+                planning.cancelled += 1
 
     def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
         officers = unit.officers
-        free = np.maximum(np.array([o.free_at for o in officers]), lo)
+        case_domain = self.model.cases.cols["domain"]
+        free = [max(o.free_at, lo) for o in officers]
         while True:
-            i = int(free.argmin())
-            t = float(free[i])
+            t = min(free)
             if t >= hi:
                 return
             picked = self._next_task(unit, t)
@@ -110,10 +132,11 @@ class Casework:
             if start >= hi:
                 self._requeue(unit, task, ready)
                 return
-            domain = self._task_domain(task)
-            k = self._pick_officer(unit, free, start, domain)
+            inspection = type(task) is InspectionTask
+            domain = task.domain if inspection else int(case_domain[task])
+            k = unit.best_free_officer(free, start, domain)
             officer = officers[k]
-            if isinstance(task, InspectionTask):
+            if inspection:
                 self.inspect(unit, officer, task, start)
             else:
                 self.handle_case(unit, officer, int(task), start)
@@ -125,25 +148,12 @@ class Casework:
         else:
             unit.push_case(ready, task)
 
-    def _task_domain(self, task: Any) -> int:
-        m = self.model
-        if isinstance(task, InspectionTask):
-            return int(m.enterprises.pair_dom[task.pairs[0]])
-        return int(m.cases["domain"][int(task)])
-
-    @staticmethod
-    def _pick_officer(unit: WorkUnit, free: np.ndarray, start: float, domain: int) -> int:
-        """Index of the most skilled officer free at ``start`` (ties: the first)."""
-        skill = np.where(free <= start, unit.skill_matrix[:, domain], -1.0)
-        return int(skill.argmax())
-
     def _work(self, officer: Officer, start: float, hours: float) -> float:
         """Book ``hours`` of work from ``start``; return the end time."""
-        m = self.model
-        end = m.calendar.add_work_hours(start, hours)
+        end = self.model.calendar.add_work_hours(start, hours)
         officer.free_at = end
         officer.unit.busy_today += hours
-        if m.in_window(int(start)):
+        if start >= self.warmup:
             officer.busy_hours += hours
             self.busy_hours += hours
         return end
@@ -166,12 +176,11 @@ class Casework:
                     travel: float | None = None) -> float:
         """Travel to the case, handle it, decide the sanction, close it. Returns the end time."""
         m = self.model
-        cases = m.cases
-        grid = int(cases["grid"][cid])
+        cases = m.cases.cols
         domain = int(cases["domain"][cid])
         matter = int(cases["matter"][cid])
         if travel is None:
-            travel = float(m.travel[unit.index][grid])
+            travel = self.travel[unit.index][int(cases["grid"][cid])]
         service = self.service_hours(cid, matter, officer.skill(domain))
         on_scene = m.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
         end = self._work(officer, start, travel + service)
@@ -190,47 +199,41 @@ class Casework:
     def inspect(self, unit: WorkUnit, officer: Officer, task: InspectionTask, start: float) -> None:
         """Carry out one visit: check the firm's domains, record findings and burden."""
         m = self.model
-        ent = m.enterprises
         e = task.enterprise
         spec = m.config.inspection
-        grid = int(ent.grid[e])
-        travel = float(m.travel[unit.index][grid])
+        travel = self.travel[unit.index][task.grid]
         hours = travel + spec.host_hours + spec.check_hours_per_domain * len(task.pairs)
         end = self._work(officer, start, hours)
         on_site = m.calendar.add_work_hours(start, travel / 2.0 + spec.host_hours) if hours else start
-        m.record_visit(e, unit, task.pairs, task.n_depts, start)
-        found = self._find(officer, task.pairs, on_site)
-        for pair in found:
-            vid = int(ent.violation[pair])
+        m.visits.add(e, unit.index, start, task.pairs, task.n_depts >= 2)
+        vids = m.enterprises.violation[task.pairs]
+        if max(vids.tolist()) < 0:
+            self.clean_firms.append(e)
+            return
+        for vid in self._find(officer, task.pairs, vids, on_site):
             cid = int(m.open_cases(np.array([vid]), np.array([INSPECTION], np.int8),
                                    np.array([on_site]), np.array([-1]))[0])
-            if m.has_authority(unit, int(m.violations["matter"][vid])):
-                m.cases["first_unit"][cid] = unit.index
-                m.cases["owner_unit"][cid] = unit.index
-                m.cases["ready_at"][cid] = end
+            if m.has_authority(unit, int(m.violations.cols["matter"][vid])):
+                cases = m.cases.cols
+                cases["first_unit"][cid] = unit.index
+                cases["owner_unit"][cid] = unit.index
+                cases["ready_at"][cid] = end
                 end = self.handle_case(unit, officer, cid, end, travel=0.0)
             else:
                 m.hand_over(cid, on_site)
-        if not found and ent.violation[task.pairs].max() < 0:
-            m.sanctions.clean_check(e)
 
-    def _find(self, officer: Officer, pairs: np.ndarray, at: float) -> list[int]:
+    def _find(self, officer: Officer, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
         """Open violations (begun before ``at``) not yet known to anyone that the inspector finds.
 
         One uniform is drawn per checked pair when the firm has any open violation.
         """
         m = self.model
-        ent = m.enterprises
-        vids = ent.violation[pairs].tolist()
-        if max(vids) < 0:
+        u = m.streams["on_site"].random(len(vids))
+        v = m.violations.cols
+        p = m.config.inspection.find_probability * (
+            0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
+        hit = (vids >= 0) & (u < p)
+        if not hit.any():
             return []
-        u = m.streams["on_site"].random(len(vids)).tolist()
-        case, onset = m.violations.cols["case"], m.violations.cols["onset_at"]
-        p = m.config.inspection.find_probability
-        found = []
-        for pair, vid, ui in zip(pairs.tolist(), vids, u, strict=True):
-            if vid < 0 or case[vid] >= 0 or onset[vid] > at:
-                continue
-            if ui < p * (0.5 + 0.5 * officer.skills[ent.pair_dom[pair]]):
-                found.append(pair)
-        return found
+        found = vids[hit]
+        return [int(x) for x in found if v["case"][x] < 0 and v["onset_at"][x] <= at]

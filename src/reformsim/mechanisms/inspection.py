@@ -12,7 +12,7 @@ spread uniformly at random whatever the colour (双随机; Hampton 2005: keep a 
   the department owning the firm's first domain.
 
 Planned visits enter the body's queue at the start of the working day; visits not started within
-``stale_days`` are cancelled.
+``STALE_DAYS`` (30) are cancelled.
 
 References
 ----------
@@ -32,20 +32,28 @@ if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
 
+STALE_DAYS = 30.0
+
+
 @dataclass(slots=True)
 class InspectionTask:
-    """One planned visit: which firm, which pairs are checked, by which body."""
+    """One planned visit: which firm (and its grid), which pairs are checked, by how many bodies.
+
+    ``domain`` is the first checked pair's domain: the officer most skilled in it is sent.
+    """
 
     enterprise: int
+    grid: int
     pairs: np.ndarray
     planned_at: float
     n_depts: int
+    domain: int
 
 
 class InspectionPlanning:
     """Draws today's planned visits per inspecting body."""
 
-    stale_days = 30.0
+    stale_days = STALE_DAYS
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
@@ -78,8 +86,10 @@ class InspectionPlanning:
         ent = m.enterprises
         if m.config.levers.joint_inspection:
             chosen = np.flatnonzero(rng.random(ent.n) < per_day)
-            for e in chosen.tolist():
-                task = InspectionTask(e, ent.pairs_of(e), start, int(m.depts_of_firm[e]))
+            grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
+            first_dom = ent.pair_dom[ent.pair_start[chosen]].tolist()
+            for e, g, nd, d in zip(chosen.tolist(), grids, n_depts, first_dom, strict=True):
+                task = InspectionTask(e, g, ent.pairs_of(e), start, nd, d)
                 m.joint_inspector(e).push_inspection(start, task)
             return
         pair_dept = m.owner_dept[ent.pair_dom]
@@ -89,7 +99,13 @@ class InspectionPlanning:
         key = ent.pair_ent[hit] * len(m.departments) + pair_dept[hit]
         order = np.argsort(key, kind="stable")
         uniq, counts = np.unique(key[order], return_counts=True)
-        groups = np.split(hit[order], np.cumsum(counts)[:-1])
-        for k, pairs in zip(uniq, groups, strict=True):
-            e, d = divmod(int(k), len(m.departments))
-            m.departments[d].push_inspection(start, InspectionTask(e, pairs, start, 1))
+        sorted_hits = hit[order]
+        ends = np.cumsum(counts)
+        firms, depts = np.divmod(uniq, len(m.departments))
+        grids, doms = ent.grid[firms].tolist(), ent.pair_dom[sorted_hits[ends - counts]].tolist()
+        lo = 0
+        for e, d, g, dom, hi in zip(firms.tolist(), depts.tolist(), grids, doms, ends.tolist(),
+                                    strict=True):
+            task = InspectionTask(e, g, sorted_hits[lo:hi], start, 1, dom)
+            m.departments[d].push_inspection(start, task)
+            lo = hi

@@ -106,16 +106,26 @@ class Sanctions:
             unit = m.units[int(cases["owner_unit"][cid])]
             m.enqueue_case(int(new[0]), unit, deadline, 0, first_unit=unit)
 
-    def clean_check(self, e: int) -> None:
-        """Record a clean inspection; upgrade the colour after enough of them."""
+    def clean_checks(self, firms: np.ndarray) -> None:
+        """Record the day's clean inspections (a firm may appear more than once).
+
+        After ``clean_checks_to_upgrade`` clean checks the colour moves up one step (yellow →
+        green, black → yellow) and the escalation level falls by one.
+        """
+        firms, times = np.unique(firms, return_counts=True)
+        for r in range(int(times.max(initial=0))):
+            self._clean_round(firms[times > r])
+
+    def _clean_round(self, firms: np.ndarray) -> None:
         ent = self.model.enterprises
-        ent.clean_checks[e] += 1
-        if ent.clean_checks[e] < self.model.config.sanctions.clean_checks_to_upgrade:
+        ent.clean_checks[firms] += 1
+        up = firms[ent.clean_checks[firms] >= self.model.config.sanctions.clean_checks_to_upgrade]
+        if up.size == 0:
             return
-        ent.escalation[e] = max(int(ent.escalation[e]) - 1, 0)  # forgiving tit-for-tat
-        if ent.colour[e] == YELLOW:
-            ent.set_colour(e, GREEN)
-            ent.clean_checks[e] = 0
-        elif ent.colour[e] == BLACK:
-            ent.set_colour(e, YELLOW)
-            ent.clean_checks[e] = 0
+        ent.escalation[up] = np.maximum(ent.escalation[up] - 1, 0)  # forgiving tit-for-tat
+        colour = ent.colour[up]
+        to_green, to_yellow = up[colour == YELLOW], up[colour == BLACK]
+        ent.set_colours(to_green, GREEN)
+        ent.set_colours(to_yellow, YELLOW)
+        ent.clean_checks[to_green] = 0
+        ent.clean_checks[to_yellow] = 0
