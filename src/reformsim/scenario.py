@@ -427,12 +427,14 @@ class Scenario(_Strict):
         """SHA-256 of the canonical JSON form; equal scenarios have equal hashes.
 
         A data file (``catalog.file``, ``territory.file``) enters by the SHA-256 of its bytes, not
-        by its path: editing the file changes the hash, moving it does not.
+        by its path: editing the file changes the hash, moving it does not. Unset file fields are
+        left out, so scenarios without files keep the hashes they had before these fields existed.
         """
         data = self.to_dict()
-        for table in ("catalog", "territory"):
-            if data[table]["file"] is not None:
-                data[table]["file"] = _file_digest(data[table]["file"])
+        for table, key in DATA_FILE_FIELDS:
+            path = data[table].pop(key)
+            if path is not None:
+                data[table][key] = _file_digest(path)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
