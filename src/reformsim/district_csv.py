@@ -86,7 +86,12 @@ class TerritoryTable:
 
 
 class _Bad(Exception):
-    """A cell that does not parse: what was expected (the got value is added by the reader)."""
+    """A cell that does not parse: what was expected, and a hint to print after the got value."""
+
+    def __init__(self, expected: str, hint: str = "") -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.hint = hint
 
 
 def _number(lo: float | None = None, hi: float | None = None, lo_open: bool = False,
@@ -145,9 +150,7 @@ def _one_of(ids: list[str], field: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         if text in ids:
             return ids.index(text)
-        close = difflib.get_close_matches(text, ids, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise _Bad(f"one of {field} ({', '.join(ids)}){hint}")
+        raise _Bad(f"one of {field} ({', '.join(ids)})", _did_you_mean(text, ids))
 
     return parse
 
@@ -211,12 +214,12 @@ def _read_table(
     field: str,
     columns: dict[str, Callable[[str], Any]],
     required: tuple[str, ...],
-    unknown_hint: Callable[[str], str | None] = lambda name: None,
+    unknown_expected: Callable[[str], str | None] = lambda name: None,
 ) -> tuple[list[str], list[tuple[int, int, dict[str, Any]]]]:
     """Parse a CSV with a header row: (header, [(row, line, {column: value})]).
 
     ``columns`` maps every allowed column to its cell parser; ``required`` must all be present.
-    ``unknown_hint`` may explain an unknown column better than a did-you-mean.
+    ``unknown_expected`` may say what an unknown column should be better than the column list.
     """
     records = _open_rows(path, field)
     first = required[0]
@@ -227,12 +230,9 @@ def _read_table(
     where = f"header (line {head_line}), column"
     for name in header:
         if name not in columns:
-            hint = unknown_hint(name)
-            if hint is None:
-                close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                hint = f"one of {', '.join(columns)}{hint}"
-            raise _fail(path, f"{where} {name or '(blank)'}", hint, f"unknown column {name!r}")
+            expected = unknown_expected(name) or f"one of {', '.join(columns)}"
+            raise _fail(path, f"{where} {name or '(blank)'}", expected,
+                        f"unknown column {name!r}{_did_you_mean(name, list(columns))}")
         if header.count(name) > 1:
             raise _fail(path, f"{where} {name}", "each column once", f"{name!r} twice")
     for name in required:
@@ -254,7 +254,7 @@ def _read_table(
             try:
                 values[name] = columns[name](cell)
             except _Bad as exc:
-                raise _fail(path, f"{at} {name}", str(exc), _got(cell)) from None
+                raise _fail(path, f"{at} {name}", exc.expected, _got(cell) + exc.hint) from None
         rows.append((row, line, values))
     return header, rows
 
@@ -337,14 +337,14 @@ def read_territory_csv(path: str | Path, sc: Scenario) -> TerritoryTable:
         **{c: _count for c in firm_columns},
     }
 
-    def sector_hint(name: str) -> str | None:
+    def sector_expected(name: str) -> str | None:
         if not name.startswith(SECTOR_PREFIX):
             return None
         return (f"{SECTOR_PREFIX}<sector id> for a sector of population.sectors "
-                f"({', '.join(sectors)}){_did_you_mean(name, firm_columns)}")
+                f"({', '.join(sectors)})")
 
     header, rows = _read_table(path, "territory.file", columns,
-                               (*TERRITORY_REQUIRED, *firm_columns), sector_hint)
+                               (*TERRITORY_REQUIRED, *firm_columns), sector_expected)
     _unique(path, rows, "grid_id")
     area = np.array([v["area"] for _, _, v in rows], dtype=np.int64)
     empty = [a + 1 for a in range(terr.n_areas) if not (area == a).any()]
@@ -365,7 +365,7 @@ def read_territory_csv(path: str | Path, sc: Scenario) -> TerritoryTable:
 
 def _did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def read_district(sc: Scenario) -> tuple[CatalogTable | None, TerritoryTable | None]:
