@@ -75,7 +75,8 @@ def test_the_good_base_is_valid_and_runs() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_cli_validate_names_file_row_and_column(case: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_validate_names_file_row_and_column(case: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["validate", str(CORPUS / f"{case}.toml")]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -171,8 +172,8 @@ def test_export_then_load_rebuilds_the_same_world_and_outputs(rule: str, tmp_pat
     assert same[0] == same[1]  # NaN-safe equality of every KPI
 
 
-def test_cli_export_of_a_csv_district_reloads_identically(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_of_a_csv_district_reloads_identically(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["export-district", str(BASE), "--out", str(tmp_path), "--seed", "3"]) == 0
     paths = capsys.readouterr().out.split()
     assert [Path(p).name for p in paths] == ["base_catalog.csv", "base_territory.csv"]
