@@ -161,6 +161,8 @@ def test_each_model_has_a_field_table_with_true_defaults(model: type[BaseModel])
         default = _default(field)
         if default is PydanticUndefined:
             assert "required" in cell, f"{model.__name__}.{name}: expected 'required', got {cell!r}"
+        elif default is None:  # TOML has no null: an optional field is documented as "unset"
+            assert "unset" in cell, f"{model.__name__}.{name}: expected 'unset', got {cell!r}"
         elif not _is_model_value(default):
             got = _toml_value(cell)
             where = f"{model.__name__}.{name}"

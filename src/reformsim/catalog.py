@@ -5,17 +5,22 @@ officer-hours, a severity in [0, 1], a visibility in [0, 1] (can a resident or g
 it?) and flags: ambiguous owner (三不管 risk, M9) and negative-listed (负面清单, never
 delegated). Which matters are delegated to the street is a lever: the top ``delegated_matters``
 by the 三高两易 score (high frequency, easy to detect, easy to handle; Quzhou, L7) or a random
-subset.
+subset, or (with a catalogue CSV, ``delegation_rule = "from_catalog"``) the file's ``delegated``
+column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reformsim.errors import ScenarioError
 from reformsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from reformsim.district_csv import CatalogTable
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,11 @@ class Catalog:
         For ambiguous matters, the department that is a plausible second owner (else -1).
     domain_cum : list of ndarray
         Cumulative weights and matter ids per domain, for vectorised sampling.
+    frequency : ndarray of float
+        Relative frequency weight (Zipf rank^-exponent when generated) before the per-domain
+        normalisation of ``weight``; the 三高两易 score ranks it.
+    ids, names : tuple of str
+        Matter id (``M0001``... when generated) and Chinese name ("" when generated).
     """
 
     domain: np.ndarray
@@ -51,6 +61,9 @@ class Catalog:
     alt_owner: np.ndarray
     domain_matters: tuple[np.ndarray, ...]
     domain_cum: tuple[np.ndarray, ...]
+    frequency: np.ndarray
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
 
     @property
     def n_matters(self) -> int:
@@ -93,13 +106,24 @@ def delegation_score(weight: np.ndarray, complexity: np.ndarray, visibility: np.
     return (rank(weight) + rank(visibility) + rank(-complexity)) / 3.0
 
 
-def build_catalog(sc: Scenario, owner_of_domain: np.ndarray, rng: np.random.Generator) -> Catalog:
-    """Generate the catalogue for a scenario and apply the delegation lever."""
+def build_catalog(sc: Scenario, owner_of_domain: np.ndarray, rng: np.random.Generator,
+                  table: CatalogTable | None = None) -> Catalog:
+    """Generate the catalogue for a scenario, or take it from a catalogue CSV; then delegate.
+
+    With a ``table`` the same random draws are made as for a generated catalogue of the file's
+    size, and the file's columns replace them (severity and visibility only when given), so
+    a catalogue exported by :func:`reformsim.district_csv.export_district` rebuilds the same
+    world for the same seed.
+    """
     spec = sc.catalog
     n_dom = len(sc.domains)
-    counts = _split_counts(spec.n_matters, np.array([d.violation_weight + 1e-9 for d in sc.domains]))
-    domain = np.repeat(np.arange(n_dom), counts)
-    n = spec.n_matters
+    if table is None:
+        counts = _split_counts(spec.n_matters,
+                               np.array([d.violation_weight + 1e-9 for d in sc.domains]))
+        domain = np.repeat(np.arange(n_dom), counts)
+    else:
+        domain = table.domain
+    n = len(domain)
     ranks = rng.permutation(n) + 1
     zipf = ranks.astype(float) ** (-spec.zipf_exponent)
     base_hours = np.array([d.complexity_hours for d in sc.domains])[domain]
@@ -111,12 +135,21 @@ def build_catalog(sc: Scenario, owner_of_domain: np.ndarray, rng: np.random.Gene
     ambiguous = rng.random(n) < spec.ambiguous_share
     n_depts = int(owner_of_domain.max()) + 1
     alt = rng.integers(0, max(n_depts - 1, 1), n)
+    if table is not None:
+        zipf, complexity, ambiguous = table.frequency, table.complexity, table.ambiguous
+        severity = severity if table.severity is None else table.severity
+        visibility = visibility if table.visibility is None else table.visibility
     own = owner_of_domain[domain]
     alt_owner = np.where(ambiguous & (n_depts > 1), np.where(alt >= own, alt + 1, alt), -1)
-    n_negative = int(round(spec.negative_list_share * n))
-    negative = np.zeros(n, dtype=bool)
-    negative[np.argsort(-complexity, kind="stable")[:n_negative]] = True
+    if table is None:
+        n_negative = int(round(spec.negative_list_share * n))
+        negative = np.zeros(n, dtype=bool)
+        negative[np.argsort(-complexity, kind="stable")[:n_negative]] = True
+    else:
+        negative = table.negative
     delegated = _delegate(sc, zipf, complexity, visibility, negative, rng)
+    if table is not None and sc.levers.delegation_rule == "from_catalog":
+        delegated = table.delegated.copy()
     matters, cums = [], []
     for d in range(n_dom):
         ids = np.flatnonzero(domain == d)
@@ -127,8 +160,10 @@ def build_catalog(sc: Scenario, owner_of_domain: np.ndarray, rng: np.random.Gene
     for ids, cum in zip(matters, cums, strict=True):
         if len(ids):
             weight[ids] = np.diff(np.concatenate([[0.0], cum]))
+    matter_ids = table.ids if table is not None else tuple(f"M{i + 1:04d}" for i in range(n))
+    names = table.names if table is not None else ("",) * n
     return Catalog(domain, weight, complexity, severity, visibility, ambiguous, negative,
-                   delegated, alt_owner, tuple(matters), tuple(cums))
+                   delegated, alt_owner, tuple(matters), tuple(cums), zipf, matter_ids, names)
 
 
 def _delegate(
@@ -139,7 +174,7 @@ def _delegate(
     negative: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    k = sc.levers.delegated_matters
+    k = 0 if sc.levers.delegation_rule == "from_catalog" else sc.levers.delegated_matters
     eligible = np.flatnonzero(~negative)
     if k > len(eligible):
         raise ScenarioError(

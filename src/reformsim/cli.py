@@ -3,7 +3,7 @@
 ``reformsim run SCENARIO --seed N --out DIR``, ``reformsim validate FILE...``,
 ``reformsim compare A.toml B.toml --replicates 20``, ``reformsim replicate A.toml``,
 ``reformsim sweep experiments/X.toml``, ``reformsim sensitivity experiments/Y.toml``,
-``reformsim demo``, ``reformsim kpis``.
+``reformsim demo``, ``reformsim kpis``, ``reformsim export-district SCENARIO --out DIR``.
 User errors print one line and exit with status 2.
 """
 
@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--scenarios", default="scenarios", help="directory with the N Street files")
     _experiment_options(d, replicates=True, default_out="out/demo")
     sub.add_parser("kpis", help="list the KPI names and units")
+    ex = sub.add_parser("export-district",
+                        help="write a scenario's catalogue and territory as CSV files")
+    ex.add_argument("scenario", help="scenario TOML file")
+    ex.add_argument("--out", required=True, help="directory for <name>_catalog.csv and "
+                    "<name>_territory.csv")
+    ex.add_argument("--seed", type=_seed, default=None, help="run seed (default: the scenario's)")
     return p
 
 
@@ -118,6 +124,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_experiment(args)
     if args.command == "sensitivity":
         return _cmd_sensitivity(args)
+    if args.command == "export-district":
+        return _cmd_export_district(args)
     from reformsim.metrics import KPI_UNITS
 
     for name, unit in KPI_UNITS.items():
@@ -172,6 +180,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(format_table({sc.name: res}))
         where = f", outputs in {args.out}" if args.out else ""
         print(f"\n{sc.name}: seed {res.manifest['seed']}, {elapsed:.2f} s{where}")
+    return 0
+
+
+def _cmd_export_district(args: argparse.Namespace) -> int:
+    from reformsim.district_csv import export_district
+
+    sc = load_scenario(args.scenario)
+    try:
+        paths = export_district(sc, args.out, seed=args.seed, stem=Path(args.scenario).stem)
+    except OSError as exc:
+        raise ReformsimError(
+            f"--out: expected a writable directory, got {args.out!r} ({exc.strerror or exc})"
+        ) from None
+    for path in paths:
+        print(path)
     return 0
 
 

@@ -23,6 +23,7 @@ from reformsim.agents import (
 from reformsim.calendar import WorkCalendar
 from reformsim.caselog import CaseLog
 from reformsim.catalog import build_catalog
+from reformsim.district_csv import read_district
 from reformsim.errors import ScenarioError
 from reformsim.mechanisms.beliefs import Beliefs
 from reformsim.mechanisms.casework import Casework
@@ -36,7 +37,7 @@ from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
 from reformsim.streams import SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY, Streams
-from reformsim.territory import build_grids, build_territory
+from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
 
@@ -112,20 +113,32 @@ class ReformModel(mesa.Model):
     def _build_world(self) -> None:
         sc = self.config
         rng = self.streams["setup"]
-        xy, weight = build_grids(sc.territory, rng)
-        self.enterprises = build_enterprises(sc, weight, rng)
-        self.residents = build_residents(sc, weight, rng)
-        n_grids = sc.territory.n_grids
+        catalog_table, grids = read_district(sc)
+        if grids is None:
+            xy, weight = build_grids(sc.territory, rng)
+            self.enterprises = build_enterprises(sc, weight, rng)
+            self.residents = build_residents(sc, weight, rng)
+        else:  # the file's grids; the generated draws are still made (see district_csv)
+            spec = sc.territory.model_copy(update={"n_grids": grids.n_grids})
+            _, weight = build_grids(spec, rng)
+            self.enterprises = build_enterprises(sc, weight, rng, counts=grids.enterprises)
+            self.residents = build_residents(sc, weight, rng, counts=grids.residents)
+        n_grids = len(weight)
         res_per_grid = np.bincount(self.residents.grid, minlength=n_grids)
         self.resident_grid_start = np.concatenate([[0], np.cumsum(res_per_grid)])
-        area_weight = self._area_weight(weight, res_per_grid)
-        self.territory = build_territory(sc.territory, xy, weight, area_weight)
+        if grids is None:
+            area_weight = self._area_weight(weight, res_per_grid)
+            self.territory = build_territory(sc.territory, xy, weight, area_weight)
+        else:
+            size = grids.size_weight if grids.size_weight is not None else res_per_grid + 1e-9
+            self.territory = assemble_territory(sc.territory, grids.xy, size, grids.area,
+                                                grids.ids, grids.names)
         depts = sc.department_specs
         dom_index = {d: i for i, d in enumerate(self.domain_names)}
         self.owner_dept = np.zeros(len(self.domain_names), dtype=np.int64)
         for i, dept in enumerate(depts):
             self.owner_dept[[dom_index[d] for d in dept.domains]] = i
-        self.catalog = build_catalog(sc, self.owner_dept, rng)
+        self.catalog = build_catalog(sc, self.owner_dept, rng, catalog_table)
         ent = self.enterprises
         firm_dept = np.unique(ent.pair_ent * len(depts) + self.owner_dept[ent.pair_dom])
         self.depts_of_firm = np.bincount(firm_dept // len(depts), minlength=ent.n)

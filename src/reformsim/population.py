@@ -125,15 +125,26 @@ def _draw_categories(shares: dict[str, float], names: tuple[str, ...], n: int,
     return rng.choice(len(names), size=n, p=p / p.sum())
 
 
-def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator) -> Enterprises:
-    """Create the enterprise columns and their exposure pairs."""
+def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator,
+                      counts: np.ndarray | None = None) -> Enterprises:
+    """Create the enterprise columns and their exposure pairs.
+
+    Parameters
+    ----------
+    counts
+        Firms per (grid, sector), from a territory CSV; default: place ``n_enterprises`` firms by
+        ``grid_weight`` and sector shares. With counts the same draws are made for their total,
+        then :func:`fit_to_counts` makes the firms match them.
+    """
     pop = sc.population
-    n = pop.n_enterprises
+    n = pop.n_enterprises if counts is None else int(counts.sum())
     grid = rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum())
     sectors = sc.sector_specs
     sector = rng.choice(len(sectors), size=n, p=np.array([s.share for s in sectors]))
     order = np.lexsort((np.arange(n), grid))  # sort firms by grid for locality
     grid, sector = grid[order], sector[order]
+    if counts is not None:
+        grid, sector = fit_to_counts(grid, sector, counts)
     risk = _draw_categories(pop.risk_types, RISK_TYPES, n, rng)
     colour = _draw_categories(pop.initial_colour, COLOURS, n, rng)
     dom_index = {d.id: i for i, d in enumerate(sc.domains)}
@@ -160,10 +171,41 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
     )
 
 
-def build_residents(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator) -> Residents:
-    """Create the resident columns: grid, age group, digital literacy, complaint propensity."""
-    n = sc.population.n_residents
+def fit_to_counts(grid: np.ndarray, sector: np.ndarray,
+                  counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Firms (sorted by grid) made to match ``counts[grid, sector]``, keeping the drawn order.
+
+    The k-th drawn firm of a (grid, sector) cell is kept while k < the cell's count; the cell's
+    missing firms follow the kept firms of their grid, sector by sector. Firm order only decides
+    which of the i.i.d. draws of risk type, colour and gains a firm gets, so any order gives the
+    same distribution; this one reproduces a generated world whose counts were exported.
+    """
+    n_sectors = counts.shape[1]
+    cell = grid * n_sectors + sector
+    by_cell = np.argsort(cell, kind="stable")
+    first = np.searchsorted(cell[by_cell], cell[by_cell])
+    rank = np.empty(len(cell), dtype=np.int64)
+    rank[by_cell] = np.arange(len(cell)) - first
+    keep = rank < counts.ravel()[cell]
+    missing = counts.ravel() - np.bincount(cell[keep], minlength=counts.size)
+    extra = np.repeat(np.arange(counts.size), missing)
+    cells = np.concatenate([cell[keep], extra])
+    position = np.concatenate([np.flatnonzero(keep), len(cell) + np.arange(len(extra))])
+    order = np.lexsort((position, cells // n_sectors))
+    return cells[order] // n_sectors, cells[order] % n_sectors
+
+
+def build_residents(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator,
+                    counts: np.ndarray | None = None) -> Residents:
+    """Create the resident columns: grid, age group, digital literacy, complaint propensity.
+
+    ``counts`` (residents per grid, from a territory CSV) replaces the placement draw, which is
+    still made for their total so that the later draws are those of a generated world.
+    """
+    n = sc.population.n_residents if counts is None else int(counts.sum())
     grid = np.sort(rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum()))
+    if counts is not None:
+        grid = np.repeat(np.arange(len(counts)), counts)
     elderly = rng.random(n) < sc.population.elderly_share
     sv = sc.services
     literacy = np.where(elderly, sv.literacy_elderly, sv.literacy_young)

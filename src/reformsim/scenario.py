@@ -34,6 +34,8 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Pos = Annotated[float, Field(gt=0.0)]
 Count = Annotated[int, Field(ge=0)]
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+#: A data file named in a scenario (resolved against the scenario file's directory when loaded).
+DataFile = Annotated[str, Field(min_length=1)]
 
 COLOURS = ("green", "yellow", "black")
 RISK_TYPES = ("honest", "rational", "imitator", "incompetent")
@@ -85,10 +87,11 @@ class TerritorySpec(_Strict):
     include_travel: bool = True
     area_allocation: Literal["equal", "by_population", "by_case_frequency"] = "by_population"
     grid_size_sigma: NonNeg = 0.3
+    file: DataFile | None = None
 
     @model_validator(mode="after")
     def _areas_fit_grids(self) -> TerritorySpec:
-        if self.n_areas > self.n_grids:
+        if self.file is None and self.n_areas > self.n_grids:
             raise ValueError(
                 f"territory.n_areas: expected at most territory.n_grids ({self.n_grids}), "
                 f"got {self.n_areas}"
@@ -122,6 +125,7 @@ class CatalogSpec(_Strict):
     ambiguous_share: Share = 0.10
     negative_list_share: Share = 0.05
     visible_share: Share = 0.6
+    file: DataFile | None = None
 
 
 class SectorSpec(_Strict):
@@ -181,7 +185,7 @@ class LeversSpec(_Strict):
 
     pool_seconded_officers: bool = False
     delegated_matters: Count = 0
-    delegation_rule: Literal["score", "random"] = "score"
+    delegation_rule: Literal["score", "random", "from_catalog"] = "score"
     unified_dispatch: bool = False
     dispatch_latency_hours: NonNeg = 1.0
     ambiguous_default_to_team: bool = False
@@ -389,7 +393,12 @@ class Scenario(_Strict):
                         f"population.sectors[{sector.id}].domains: expected domain ids (one of "
                         f"domains[].id), got unknown domain {dom!r}{_did_you_mean(dom, domain_ids)}"
                     )
-        if self.levers.delegated_matters > self.catalog.n_matters:
+        if self.levers.delegation_rule == "from_catalog" and self.catalog.file is None:
+            raise ValueError(
+                "levers.delegation_rule: expected 'score' or 'random' when catalog.file is not set "
+                "(from_catalog reads the delegated column of a catalogue CSV), got 'from_catalog'"
+            )
+        if self.catalog.file is None and self.levers.delegated_matters > self.catalog.n_matters:
             raise ValueError(
                 f"levers.delegated_matters: expected at most catalog.n_matters "
                 f"({self.catalog.n_matters}), got {self.levers.delegated_matters}"
@@ -415,8 +424,18 @@ class Scenario(_Strict):
         return self.model_dump(mode="json")
 
     def content_hash(self) -> str:
-        """SHA-256 of the canonical JSON form; equal scenarios have equal hashes."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the canonical JSON form; equal scenarios have equal hashes.
+
+        A data file (``catalog.file``, ``territory.file``) enters by the SHA-256 of its bytes, not
+        by its path: editing the file changes the hash, moving it does not. Unset file fields are
+        left out, so scenarios without files keep the hashes they had before these fields existed.
+        """
+        data = self.to_dict()
+        for table, key in DATA_FILE_FIELDS:
+            path = data[table].pop(key)
+            if path is not None:
+                data[table][key] = _file_digest(path)
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def with_updates(self, updates: dict[str, Any]) -> Scenario:
@@ -431,6 +450,13 @@ class Scenario(_Strict):
         for path, value in updates.items():
             _set_dotted(data, path, value)
         return scenario_from_dict(data)
+
+
+def _file_digest(path: str) -> str:
+    try:
+        return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return f"unreadable:{path}"
 
 
 def _unique(values: list[str], field: str) -> None:
@@ -623,9 +649,22 @@ def _merged_chain(path: str | Path) -> tuple[Path, list[tuple[Path, dict[str, An
     except _FileError as exc:
         raise _error(exc.detail, exc.where, top, str(path)) from None
     data: dict[str, Any] = {}
-    for _, layer in chain:
-        data = deep_merge(data, layer)
+    for file, layer in chain:
+        data = deep_merge(data, _with_data_paths(layer, file.parent))
     return top, chain, data
+
+
+DATA_FILE_FIELDS = (("catalog", "file"), ("territory", "file"))
+
+
+def _with_data_paths(layer: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Resolve ``catalog.file`` and ``territory.file`` of one file against its directory."""
+    out = dict(layer)
+    for table, key in DATA_FILE_FIELDS:
+        spec = out.get(table)
+        if isinstance(spec, dict) and isinstance(spec.get(key), str) and spec[key]:
+            out[table] = {**spec, key: os.path.normpath(folder / spec[key])}
+    return out
 
 
 def resolve_extends(path: str | Path) -> dict[str, Any]:
@@ -640,21 +679,35 @@ def resolve_extends(path: str | Path) -> dict[str, Any]:
 def load_scenario(path: str | Path) -> Scenario:
     """Load, merge (``extends``) and validate a TOML scenario file.
 
+    ``catalog.file`` and ``territory.file`` are resolved against the directory of the file that
+    names them and the CSV files are read and checked (``reformsim.district_csv``).
+
     Raises
     ------
     ScenarioError
         With one line naming the field, the expected and the got value. When the faulty value
-        comes from a file named by ``extends``, the message says which file.
+        comes from a file named by ``extends``, the message says which file. A fault in a CSV
+        file names that file, the row, the line and the column.
     """
     top, chain, data = _merged_chain(path)
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as exc:
         detail = format_validation_error(exc, data)
         origin = _origin(detail, chain)
         if origin is not None:
             detail += _merge_note(detail, origin, chain)
         raise _error(detail, origin or top, top, str(path)) from None
+    if sc.catalog.file is not None or sc.territory.file is not None:
+        from reformsim.district_csv import read_district
+
+        try:
+            read_district(sc)
+        except ScenarioError as exc:
+            if exc.source is None:  # the file itself is missing or unreadable
+                raise ScenarioError(exc.detail, source=str(path)) from None
+            raise ScenarioError(f"{exc.detail} (read by {path})", source=exc.source) from None
+    return sc
 
 
 def _field_keys(detail: str) -> list[str]:

@@ -4,7 +4,8 @@ Grids sit on a jittered lattice covering ``width_km × height_km``. Each grid ha
 (lognormal) that sets how many residents and enterprises live there. Areas are contiguous
 angular sectors around the street centre with equal weight under the area-allocation rule
 (equal grid counts, equal residents, or equal expected case load), as N Street split its four
-areas "by resident population and case frequency" (seed case).
+areas "by resident population and case frequency" (seed case). A territory CSV
+(``reformsim.district_csv``) gives grid coordinates and areas directly instead.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ class Territory:
     xy : ndarray, shape (n_grids, 2)
         Grid centres in km.
     weight : ndarray, shape (n_grids,)
-        Relative size of each grid (mean 1).
+        Relative size of each grid (mean 1 when generated); squad bases are weighted by it.
     area_of_grid : ndarray of int, shape (n_grids,)
         Area index of each grid.
     area_xy : ndarray, shape (n_areas, 2)
         Squad base of each area (the population-weighted centroid).
     district_xy : ndarray, shape (2,)
         Location of the district departments' offices.
+    ids, names : tuple of str
+        Grid id (``G001``... when generated) and Chinese name ("" when generated).
     """
 
     spec: TerritorySpec
@@ -40,6 +43,8 @@ class Territory:
     area_of_grid: np.ndarray
     area_xy: np.ndarray
     district_xy: np.ndarray
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
 
     @property
     def n_grids(self) -> int:
@@ -104,10 +109,21 @@ def build_territory(
     area_weight
         Per-grid weight used to cut areas (grid count, residents or expected cases).
     """
-    area = allocate_areas(xy, area_weight, spec.n_areas)
+    return assemble_territory(spec, xy, weight, allocate_areas(xy, area_weight, spec.n_areas))
+
+
+def assemble_territory(spec: TerritorySpec, xy: np.ndarray, weight: np.ndarray, area: np.ndarray,
+                       ids: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> Territory:
+    """Territory from grids with known areas (0-based, every area non-empty).
+
+    Each squad's base is the ``weight``-weighted centroid of its area's grids; the district
+    offices sit ``district_office_km`` east of the ``width_km × height_km`` street, at mid-height.
+    """
     area_xy = np.array(
         [np.average(xy[area == a], axis=0, weights=weight[area == a]) for a in range(spec.n_areas)]
     )
     centre = np.array([spec.width_km / 2.0, spec.height_km / 2.0])
     district = centre + np.array([spec.width_km / 2.0 + spec.district_office_km, 0.0])
-    return Territory(spec, xy, weight, area, area_xy, district)
+    n = xy.shape[0]
+    ids = ids or tuple(f"G{g + 1:03d}" for g in range(n))
+    return Territory(spec, xy, weight, area, area_xy, district, ids, names or ("",) * n)
