@@ -207,7 +207,8 @@ def mean_wait(lam: np.ndarray | float, mu: np.ndarray | float, c: np.ndarray | i
     >>> round(float(mean_wait(2.0, 1.0, 3)), 4)   # domain.md M11 table: siloed, W_q = 0.44
     0.4444
     """
-    lam_a, mu_a, c_a = np.broadcast_arrays(np.asarray(lam, dtype=float), np.asarray(mu, dtype=float),
+    lam_a, mu_a, c_a = np.broadcast_arrays(np.asarray(lam, dtype=float),
+                                           np.asarray(mu, dtype=float),
                                            np.asarray(c, dtype=np.int64))
     a = np.divide(lam_a, mu_a)
     pw = erlang_c(c_a, a)
@@ -217,8 +218,9 @@ def mean_wait(lam: np.ndarray | float, mu: np.ndarray | float, c: np.ndarray | i
 
 
 def total_wait(lam: np.ndarray, mu: np.ndarray, c: np.ndarray) -> float:
-    """Summed ``lambda_s W_q,s`` over squads (waiting cases in queue, by Little's law)."""
-    return float(np.sum(np.where(np.asarray(lam) > 0, np.asarray(lam) * mean_wait(lam, mu, c), 0.0)))
+    """Sum ``lambda_s W_q,s`` over squads (mean cases waiting in queue, by Little's law)."""
+    lam = np.asarray(lam, dtype=float)
+    return float(np.sum(np.where(lam > 0, lam * mean_wait(lam, mu, c), 0.0)))
 
 
 def optimise_servers(lam: np.ndarray, mu: np.ndarray, total: int, minimum: int = 1) -> np.ndarray:
@@ -299,7 +301,7 @@ class Demand:
 
 
 def prior_onset_rate(sc: Scenario) -> float:
-    """Expected violation onsets per exposure pair per year before domain weights (planner's prior).
+    """Return the prior onsets per exposure pair per year, before domain weights.
 
     Mixes the risk types by ``population.risk_types``: honest 0, the incompetent rate, and for
     rational and imitator firms ``max_onset_rate * sigmoid(U / tau)`` with the mean gain and the
