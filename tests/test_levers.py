@@ -72,7 +72,7 @@ def test_three_colour_targets_black_firms() -> None:
     assert np.ptp(flat.inspection_planning.yearly_rate()) == 0.0
 
 
-# ---------------------------------------------------------------- grid workers' assisted services (M16)
+# ------------------------------------------------------- grid workers' assisted services (M16)
 
 #: busy grid workers: enough requests that the assistance cap binds (domain.md M13, M16)
 BUSY_SERVICES = {"services": {"demand_per_resident_per_year": 20.0}}

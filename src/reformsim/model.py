@@ -165,7 +165,7 @@ class ReformModel(mesa.Model):
         return allocation.grid_weight(sc.territory.area_allocation, res_per_grid, self.demand)
 
     def _squad_counts(self, n_pooled: int) -> np.ndarray:
-        """Pooled seconded officers and street staff per squad under ``staffing.squad_allocation``."""
+        """Count pooled seconded officers and street staff per squad (``squad_allocation``)."""
         sc = self.config
         ter = self.territory
         area = ter.area_of_grid
