@@ -70,3 +70,45 @@ def test_three_colour_targets_black_firms() -> None:
     assert rate[colour == 2].mean() > rate[colour == 1].mean() > rate[colour == 0].mean()
     flat = ReformModel(small("n_street_integrated.toml", {"levers": {"three_colour": False}}), seed=1)
     assert np.ptp(flat.inspection_planning.yearly_rate()) == 0.0
+
+
+# ------------------------------------------------------- grid workers' assisted services (M16)
+
+#: busy grid workers: enough requests that the assistance cap binds (domain.md M13, M16)
+BUSY_SERVICES = {"services": {"demand_per_resident_per_year": 20.0}}
+
+
+def _summaries(sc) -> list[dict[str, float]]:
+    return [reformsim.run(sc, seed=s).summary for s in SEEDS]
+
+
+def test_more_assistance_time_means_more_services_less_patrol_fewer_patrol_detections() -> None:
+    """Raising ``grid_assist_share_max`` trades patrol for assisted services (paired seeds)."""
+    low = _summaries(small("n_street_integrated.toml",
+                           BUSY_SERVICES | {"levers": {"grid_assist_share_max": 0.1}}))
+    high = _summaries(small("n_street_integrated.toml",
+                            BUSY_SERVICES | {"levers": {"grid_assist_share_max": 0.6}}))
+    for lo, hi in zip(low, high, strict=True):
+        assert hi["assisted_services"] > lo["assisted_services"]
+        assert hi["assisted_services_unserved"] < lo["assisted_services_unserved"]
+        assert hi["grid_patrol_hours_per_day"] < lo["grid_patrol_hours_per_day"]
+        # same residents, same requests: only who serves them changes
+        assert hi["assistance_requests"] == lo["assistance_requests"]
+        assert hi["resident_satisfaction"] > lo["resident_satisfaction"]
+    patrol_lo = sum(r["cases_detected_by_patrol"] for r in low)
+    patrol_hi = sum(r["cases_detected_by_patrol"] for r in high)
+    assert patrol_hi < 0.95 * patrol_lo
+
+
+def test_literacy_falls_with_age_and_an_older_street_needs_more_help() -> None:
+    """Lower digital literacy (a higher elderly share) means more requests for a grid worker."""
+    from reformsim.model import ReformModel
+
+    sc = small("n_street_integrated.toml", {"population": {"elderly_share": 0.5}})
+    res = ReformModel(sc, seed=1).residents
+    assert res.literacy[res.elderly].mean() < res.literacy[~res.elderly].mean()
+    young = _summaries(small("n_street_integrated.toml", {"population": {"elderly_share": 0.05}}))
+    old = _summaries(small("n_street_integrated.toml", {"population": {"elderly_share": 0.5}}))
+    for y, o in zip(young, old, strict=True):
+        assert o["assistance_requests"] > 1.5 * y["assistance_requests"]
+        assert o["assisted_services"] >= y["assisted_services"]

@@ -53,6 +53,9 @@ KPI_UNITS: dict[str, str] = {
     "inspections_cancelled": "planned visits (due in the window) cancelled after waiting 30 days",
     "assisted_services_unserved": "requests for help a grid worker had no time for",
     "backlog_mean": "mean tasks waiting in queues at the end of a day",
+    "assistance_requests": "service requests whose self-service failed (asked a grid worker)",
+    "grid_patrol_hours_per_day": "grid-worker patrol hours per working day, whole street",
+    "cases_detected_by_patrol": "recorded cases found by patrol (grid workers, idle officers)",
 }
 
 CONTRACT_KPIS: tuple[str, ...] = tuple(list(KPI_UNITS)[:26])
@@ -69,7 +72,7 @@ class Recorder:
             for name in ("violations_open", "compliance_rate", "colour_share_green",
                          "colour_share_yellow", "colour_share_black", "backlog",
                          "assisted_services", "resident_satisfaction", "enterprise_satisfaction",
-                         "officer_busy_hours")
+                         "assistance_requests", "grid_patrol_hours", "officer_busy_hours")
         }
 
     def observe(self, day: int) -> None:
@@ -86,6 +89,8 @@ class Recorder:
         c["colour_share_black"][day] = counts[BLACK]
         c["backlog"][day] = sum(u.backlog for u in m.units)
         c["assisted_services"][day] = m.services.assisted_today
+        c["assistance_requests"][day] = m.services.requests_today
+        c["grid_patrol_hours"][day] = float(m.patrol_hours.sum())
         c["resident_satisfaction"][day] = m.residents.satisfaction.mean() if m.residents.n else np.nan
         c["enterprise_satisfaction"][day] = ent.satisfaction.mean() if ent.n else np.nan
         c["officer_busy_hours"][day] = m.casework.busy_hours
@@ -159,6 +164,10 @@ class Recorder:
             "inspections_cancelled": int(m.inspection_planning.cancelled),
             "assisted_services_unserved": int(m.services.unserved_total),
             "backlog_mean": _mean(self.cols["backlog"][warm : m.day]),
+            "assistance_requests": int(m.services.requests_total),
+            "grid_patrol_hours_per_day": _ratio(m.services.patrol_hours_total,
+                                                m.services.working_days),
+            "cases_detected_by_patrol": int((rec & (c["source"] == SOURCES.index("patrol"))).sum()),
         }
         return {k: (float(x) if isinstance(x, float | np.floating) else int(x)) for k, x in out.items()}
 

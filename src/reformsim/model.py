@@ -11,6 +11,7 @@ import math
 import mesa
 import numpy as np
 
+from reformsim import allocation
 from reformsim.agents import (
     Department,
     Enterprise,
@@ -126,8 +127,11 @@ class ReformModel(mesa.Model):
         n_grids = len(weight)
         res_per_grid = np.bincount(self.residents.grid, minlength=n_grids)
         self.resident_grid_start = np.concatenate([[0], np.cumsum(res_per_grid)])
+        #: planner's forecast of cases and case hours per grid per working day (allocation.py)
+        self.demand = self._forecast_demand(res_per_grid)
         if grids is None:
-            area_weight = self._area_weight(weight, res_per_grid)
+            area_weight = allocation.grid_weight(sc.territory.area_allocation, res_per_grid,
+                                                 self.demand)
             self.territory = build_territory(sc.territory, xy, weight, area_weight)
         else:
             size = grids.size_weight if grids.size_weight is not None else res_per_grid + 1e-9
@@ -167,14 +171,35 @@ class ReformModel(mesa.Model):
         self.cases = CaseLog()
         self.visits = VisitLog()
 
-    def _area_weight(self, weight: np.ndarray, res_per_grid: np.ndarray) -> np.ndarray:
-        rule = self.config.territory.area_allocation
-        if rule == "equal":
-            return np.ones_like(weight)
-        if rule == "by_population":
-            return res_per_grid.astype(float) + 1e-9
-        firms = np.bincount(self.enterprises.grid, minlength=len(weight)).astype(float)
-        return firms + res_per_grid / 1000.0 + 1e-9
+    def _forecast_demand(self, res_per_grid: np.ndarray) -> allocation.Demand:
+        """The planner's demand forecast per grid, from set-up data only (allocation.py)."""
+        sc = self.config
+        res = self.residents
+        n_grids = len(res_per_grid)
+        mass = np.bincount(res.grid, weights=res.propensity, minlength=n_grids)
+        literacy = np.divide(np.bincount(res.grid, weights=res.literacy, minlength=n_grids),
+                             res_per_grid, out=np.ones(n_grids), where=res_per_grid > 0)
+        patrol = allocation.expected_patrol_hours(sc, res_per_grid, literacy)
+        return allocation.forecast_demand(sc, self.enterprises, mass, patrol)
+
+    def _squad_counts(self, n_pooled: int) -> np.ndarray:
+        """Count pooled seconded officers and street staff per squad (``squad_allocation``)."""
+        sc = self.config
+        ter = self.territory
+        area = ter.area_of_grid
+        n = ter.n_areas
+        res = np.bincount(area[self.residents.grid], minlength=n).astype(float)
+        cases = np.bincount(area, weights=self.demand.cases, minlength=n)
+        travel = np.concatenate([ter.travel_hours(ter.area_xy[a], np.flatnonzero(area == a))
+                                 for a in range(n)])
+        grids = np.concatenate([np.flatnonzero(area == a) for a in range(n)])
+        hours = np.bincount(area[grids], weights=self.demand.hours[grids]
+                            + self.demand.cases[grids] * travel, minlength=n)
+        #: forecast per squad: residents, cases and case hours (incl. travel) per working day
+        self.squad_demand = {"residents": res, "cases": cases, "hours": hours}
+        return allocation.squad_counts(sc.staffing.squad_allocation,
+                                       [n_pooled, sc.staffing.street_staff], res, cases, hours,
+                                       sc.staffing.hours_per_day)
 
     def _staff(self, depts: list, dom_index: dict[str, int]) -> None:
         sc = self.config
@@ -182,6 +207,11 @@ class ReformModel(mesa.Model):
         cw = sc.casework
         n_dom = len(self.domain_names)
         pool = sc.levers.pool_seconded_officers
+        n_pooled = sum(st.seconded_officers.get(d.id, 0) for d in depts) if pool else 0
+        #: officers per squad: row 0 pooled seconded officers, row 1 street staff
+        self.squad_officer_counts = self._squad_counts(n_pooled)
+        seconded_to = allocation.fill_order(self.squad_officer_counts[0])
+        staff_to = allocation.fill_order(self.squad_officer_counts[1])
         slot = 0
         for i, dept in enumerate(depts):
             home = [dom_index[x] for x in dept.domains]
@@ -189,14 +219,14 @@ class ReformModel(mesa.Model):
             skill0[home] = cw.home_skill
             for _ in range(st.seconded_officers.get(dept.id, 0)):
                 o = Officer(self, "seconded", home[0], skill0.copy())
-                unit = self.squads[slot % len(self.squads)] if pool else self.departments[i]
+                unit = self.squads[int(seconded_to[slot])] if pool else self.departments[i]
                 slot += pool
                 self._assign(o, unit)
             for _ in range(st.retained_officers.get(dept.id, 0)):
                 self._assign(Officer(self, "retained", home[0], skill0.copy()), self.departments[i])
         for k in range(st.street_staff):
             o = Officer(self, "street_staff", -1, np.full(n_dom, cw.street_staff_skill))
-            self._assign(o, self.squads[k % len(self.squads)])
+            self._assign(o, self.squads[int(staff_to[k])])
         self._check_staffing(depts)
         for unit in self.units:
             unit.bind_skills()

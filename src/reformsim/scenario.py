@@ -85,7 +85,9 @@ class TerritorySpec(_Strict):
     travel_speed_kmh: Pos = 20.0
     travel_overhead_hours: NonNeg = 0.25
     include_travel: bool = True
-    area_allocation: Literal["equal", "by_population", "by_case_frequency"] = "by_population"
+    area_allocation: Literal["equal", "by_population", "by_case_frequency", "optimised"] = (
+        "by_population"
+    )
     grid_size_sigma: NonNeg = 0.3
     file: DataFile | None = None
 
@@ -178,6 +180,7 @@ class StaffingSpec(_Strict):
     street_staff: Count = 60
     grid_workers: Count = 189
     hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)] = 8.0
+    squad_allocation: Literal["equal", "by_population", "by_case_frequency", "optimised"] = "equal"
 
 
 class LeversSpec(_Strict):

@@ -28,6 +28,12 @@ class ResidentServices:
         self.assisted_total = 0
         self.unserved_total = 0
         self.assisted_today = 0
+        #: requests in the window whose self-service failed (demand for a grid worker's help)
+        self.requests_total = 0
+        #: grid-worker patrol hours summed over working days in the window, and those days
+        self.patrol_hours_total = 0.0
+        self.working_days = 0
+        self.requests_today = 0
 
     def step(self, day: int) -> None:
         """Serve today's requests; set ``model.patrol_hours`` for the grids."""
@@ -38,6 +44,7 @@ class ResidentServices:
         if not m.calendar.is_working(day):
             m.patrol_hours = np.zeros(n_grids)
             self.assisted_today = 0
+            self.requests_today = 0
             return
         hours = m.grid_worker_hours
         rng = m.streams["services"]
@@ -66,6 +73,10 @@ class ResidentServices:
         sat[ok] += w * (1.0 - sat[ok])
         sat[bad] += w * (0.0 - sat[bad])
         self.assisted_today = int(served.sum())
+        self.requests_today = int(need.size)
         if m.in_window(day):
             self.assisted_total += self.assisted_today
             self.unserved_total += int(bad.size)
+            self.requests_total += self.requests_today
+            self.patrol_hours_total += float(m.patrol_hours.sum())
+            self.working_days += 1
