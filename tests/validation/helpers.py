@@ -33,7 +33,7 @@ def tiny(name: str, extra: dict[str, Any] | None = None) -> Scenario:
     return small(name, deep_merge(TINY, extra or {}))
 
 
-def paired(arms: list[Scenario], replicates: int = 6, seed: int = 11) -> pd.DataFrame:
+def paired(arms: list[Scenario], replicates: int = 4, seed: int = 11) -> pd.DataFrame:
     """Paired comparison of every arm against the first: one row per (KPI, arm).
 
     Columns include ``diff``, ``diff_low``, ``diff_high``, ``ratio`` and ``variance_reduction``

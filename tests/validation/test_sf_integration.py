@@ -22,7 +22,7 @@ SEEDS = (1, 2, 3)
 @pytest.fixture(scope="module")
 def siloed_vs_integrated() -> pd.DataFrame:
     return paired([tiny(SILOED, {"name": "siloed"}), tiny(INTEGRATED, {"name": "integrated"})],
-                  replicates=5)
+                  replicates=4)
 
 
 def test_sf05_integration_detects_more_and_responds_faster(siloed_vs_integrated) -> None:
