@@ -105,9 +105,9 @@ def test_sf20_clean_checks_lead_to_green_and_fewer_inspections() -> None:
 
     Integrated N Street (three colours on). Firms yellow at the start are split at day 90 into
     those upgraded to green (only clean checks upgrade) and those still yellow. Asserted, over
-    three seeds (1,500 firms): at least 25 firms were upgraded, and the upgraded ones receive fewer visits per firm in
-    days 90-180 than those still yellow (at least 30 % fewer). The model has no voluntary
-    self-disclosure action, hence "partly".
+    three seeds (1,500 firms): at least 25 firms were upgraded, and the upgraded ones receive
+    fewer visits per firm in days 90-180 than those still yellow (at least 30 % fewer). The
+    model has no voluntary self-disclosure action, hence "partly".
     """
     sc = tiny(INTEGRATED, {"population": {"n_enterprises": 1500}})
     upgraded_visits, yellow_visits, n_up = [], [], 0

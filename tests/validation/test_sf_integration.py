@@ -6,13 +6,12 @@ seeds in both arms (common random numbers).
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import reformsim
 
-from .helpers import assert_above, assert_below, paired, row, tiny
+from .helpers import assert_above, assert_below, paired, tiny
 
 SILOED = "n_street_siloed.toml"
 INTEGRATED = "n_street_integrated.toml"
@@ -78,7 +77,8 @@ def test_sf09_multi_domain_violations_resolved_faster() -> None:
         s = _multi_domain_cases(reformsim.run(tiny(SILOED, more), seed=seed).cases)
         i = _multi_domain_cases(reformsim.run(tiny(INTEGRATED, more), seed=seed).cases)
         assert len(s) >= 15 and len(i) >= 15
-        cycle = [(x["closed_at"] - x["detected_at"])[x["status"] == "closed"].mean() for x in (s, i)]
+        cycle = [(x["closed_at"] - x["detected_at"])[x["status"] == "closed"].mean()
+                 for x in (s, i)]
         assert cycle[1] < 0.6 * cycle[0], (seed, cycle)
         assert i["transfers"].mean() < 0.5 * s["transfers"].mean()
         assert i["split_owners"].mean() < s["split_owners"].mean() - 0.3
