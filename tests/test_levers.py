@@ -30,7 +30,7 @@ def test_ambiguous_acceptance_reduces_orphans() -> None:
 
 def test_team_default_for_ambiguous_matters_removes_orphans() -> None:
     extra = {"catalog": {"ambiguous_share": 0.5, "negative_list_share": 0.0}}
-    levers = {"delegated_matters": 150}
+    levers = {"delegated_matters": 150, "whistle_summons": False}
     off = small("n_street_integrated.toml",
                 extra | {"levers": levers | {"ambiguous_default_to_team": False}})
     on = small("n_street_integrated.toml",

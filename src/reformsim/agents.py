@@ -130,6 +130,8 @@ class Officer(mesa.Agent):
         self.free_at = 0.0
         self.busy_hours = 0.0
         self.unit: WorkUnit | None = None
+        #: domain of the officer's last task (-1 before the first): a switch costs time (M12)
+        self.last_domain = -1
 
     def skill(self, domain: int) -> float:
         """Current skill in a domain, in [0, 1]."""
@@ -143,9 +145,17 @@ class Officer(mesa.Agent):
         if self.unit is not None:
             self.unit.skills_changed(domain)
 
+    def train(self, gain: np.ndarray) -> None:
+        """Add experience in every domain at once (training, exchange sessions)."""
+        self.experience += gain
+        self._refresh_skills()
+
     def forget(self, phi: float) -> None:
         """Depreciate experience by a share ``phi`` (called monthly) and update skills."""
         self.experience *= 1.0 - phi
+        self._refresh_skills()
+
+    def _refresh_skills(self) -> None:
         b = self.model.learning_exponent
         self.skills[:] = 1.0 - (1.0 - self.skill0) * (1.0 + self.experience) ** (-b)
         if self.unit is not None:

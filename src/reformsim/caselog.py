@@ -52,6 +52,9 @@ CASE_SCHEMA: dict[str, tuple[object, object]] = {
     "rectified_at": (np.float64, NAN),
     "complainant": (np.int64, -1),
     "attempt": (np.int16, 0),
+    "summoned": (bool, False),
+    "support_requests": (np.int8, 0),
+    "error": (bool, False),
 }
 
 

@@ -56,6 +56,14 @@ KPI_UNITS: dict[str, str] = {
     "assistance_requests": "service requests whose self-service failed (asked a grid worker)",
     "grid_patrol_hours_per_day": "grid-worker patrol hours per working day, whole street",
     "cases_detected_by_patrol": "recorded cases found by patrol (grid workers, idle officers)",
+    "summons_issued": "recorded cases for which the street summoned departments (吹哨报到)",
+    "summons_arrival_mean_hours": "mean working hours from a summons to the department reporting",
+    "summons_no_show_share": "share of summons no department answered (case referred instead)",
+    "support_requests_per_case": "technical support requests per recorded case (一针穿千线)",
+    "handling_error_rate": "share of closed recorded cases with a handling error",
+    "generalist_speed_ratio": "squad officers' speed outside their home domain / specialists', at the end",
+    "enterprise_trust": "mean enterprise trust in the enforcers at the end, 0-1",
+    "inconsistent_rulings": "conflicting orders from two departments (siloed), in the window",
 }
 
 CONTRACT_KPIS: tuple[str, ...] = tuple(list(KPI_UNITS)[:26])
@@ -72,7 +80,8 @@ class Recorder:
             for name in ("violations_open", "compliance_rate", "colour_share_green",
                          "colour_share_yellow", "colour_share_black", "backlog",
                          "assisted_services", "resident_satisfaction", "enterprise_satisfaction",
-                         "assistance_requests", "grid_patrol_hours", "officer_busy_hours")
+                         "assistance_requests", "grid_patrol_hours", "generalist_speed_ratio",
+                         "enterprise_trust", "officer_busy_hours")
         }
 
     def observe(self, day: int) -> None:
@@ -93,6 +102,8 @@ class Recorder:
         c["grid_patrol_hours"][day] = float(m.patrol_hours.sum())
         c["resident_satisfaction"][day] = m.residents.satisfaction.mean() if m.residents.n else np.nan
         c["enterprise_satisfaction"][day] = ent.satisfaction.mean() if ent.n else np.nan
+        c["generalist_speed_ratio"][day] = m.training.speed_ratio()
+        c["enterprise_trust"][day] = ent.trust.mean() if ent.n else np.nan
         c["officer_busy_hours"][day] = m.casework.busy_hours
 
     def timeseries(self) -> pd.DataFrame:
@@ -168,8 +179,27 @@ class Recorder:
             "grid_patrol_hours_per_day": _ratio(m.services.patrol_hours_total,
                                                 m.services.working_days),
             "cases_detected_by_patrol": int((rec & (c["source"] == SOURCES.index("patrol"))).sum()),
+            **self._coordination_kpis(rec, closed),
+            "generalist_speed_ratio": m.training.speed_ratio(),
+            "enterprise_trust": _mean(ent.trust),
+            "inconsistent_rulings": int(m.trust.inconsistent_rulings),
         }
         return {k: (float(x) if isinstance(x, float | np.floating) else int(x)) for k, x in out.items()}
+
+
+    def _coordination_kpis(self, rec: np.ndarray, closed: np.ndarray) -> dict[str, float]:
+        """Summons, support requests and handling errors (M10, M12)."""
+        m = self.model
+        c = m.cases
+        summoned = int((rec & c["summoned"]).sum())
+        co = m.coordination
+        return {
+            "summons_issued": summoned,
+            "summons_arrival_mean_hours": _mean(np.array(co.arrival_hours)),
+            "summons_no_show_share": _ratio(co.no_shows, summoned),
+            "support_requests_per_case": _mean(c["support_requests"][rec].astype(float)),
+            "handling_error_rate": _mean(c["error"][closed].astype(float)),
+        }
 
 
 def _per_day(times: np.ndarray, days: int) -> np.ndarray:

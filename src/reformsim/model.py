@@ -29,11 +29,14 @@ from reformsim.errors import ScenarioError
 from reformsim.mechanisms.beliefs import Beliefs
 from reformsim.mechanisms.casework import Casework
 from reformsim.mechanisms.compliance import Compliance
+from reformsim.mechanisms.coordination import Coordination
 from reformsim.mechanisms.detection import Detection
 from reformsim.mechanisms.inspection import InspectionPlanning
 from reformsim.mechanisms.residents import ResidentServices
 from reformsim.mechanisms.routing import Routing
 from reformsim.mechanisms.sanctions import Sanctions
+from reformsim.mechanisms.training import Training
+from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
@@ -77,6 +80,9 @@ class ReformModel(mesa.Model):
         self.detection = Detection(self)
         self.routing = Routing(self)
         self.inspection_planning = InspectionPlanning(self)
+        self.coordination = Coordination(self)
+        self.training = Training(self)
+        self.trust = Trust(self)
         self.casework = Casework(self)
         self.sanctions = Sanctions(self)
         self.beliefs = Beliefs(self)
@@ -356,8 +362,11 @@ class ReformModel(mesa.Model):
         domain = int(self.catalog.domain[matter])
         return int(self.owner_dept[domain]) == unit.index and not self.team_authority[matter]
 
-    def hand_over(self, cid: int, at: float) -> None:
-        """Pass an inspection finding the inspector cannot sanction to the body that can."""
+    def hand_over(self, cid: int, at: float, inspector: WorkUnit) -> None:
+        """Pass an inspection finding the inspector cannot sanction to the body that can.
+
+        A squad summons the owning department when whistle-summons is on (M10).
+        """
         matter = int(self.cases["matter"][cid])
         if self.team_authority[matter]:
             squad = self.squads[int(self.cases["area"][cid])]
@@ -365,7 +374,7 @@ class ReformModel(mesa.Model):
             ready = (at + lv.dispatch_latency_hours / 24.0 if lv.unified_dispatch
                      else self.calendar.add_work_days(at, lv.transfer_delay_days))
             self.enqueue_case(cid, squad, ready, 1, first_unit=squad)
-        else:
+        elif not (isinstance(inspector, Squad) and self.coordination.summon(cid, at)):
             self.routing.refer(cid, at, misroute=False)
 
     def joint_inspector(self, enterprise: int) -> WorkUnit:

@@ -29,8 +29,8 @@ class Enterprises:
     ----------
     grid, sector, risk_type, colour, clean_checks, escalation : ndarray of int
         One entry per enterprise.
-    satisfaction, visits_12m, last_visit_day, last_visit_body : ndarray
-        Burden and satisfaction state (M6).
+    satisfaction, trust, visits_12m, last_visit_day, last_visit_body : ndarray
+        Satisfaction, trust in the enforcers and burden state (M6).
     pair_ent, pair_dom : ndarray of int
         The exposure pairs; ``pairs_of_ent`` slices are contiguous (pairs sorted by enterprise).
     gain, p_hat : ndarray of float
@@ -50,6 +50,7 @@ class Enterprises:
     clean_checks: np.ndarray
     escalation: np.ndarray
     satisfaction: np.ndarray
+    trust: np.ndarray
     visits_12m: np.ndarray
     last_visit_day: np.ndarray
     last_visit_body: np.ndarray
@@ -162,6 +163,7 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
         colour=colour.astype(np.int8), clean_checks=np.zeros(n, np.int16),
         escalation=np.zeros(n, np.int16),
         satisfaction=np.full(n, sc.satisfaction.enterprise_initial),
+        trust=np.full(n, sc.trust.initial),
         visits_12m=np.zeros(n), last_visit_day=np.full(n, -10_000.0),
         last_visit_body=np.full(n, -1, np.int64),
         pair_ent=pair_ent, pair_dom=pair_dom.astype(np.int64), pair_start=pair_start,

@@ -197,6 +197,11 @@ class LeversSpec(_Strict):
     first_violation_leniency: bool = False
     transfer_delay_days: NonNeg = 3.0
     grid_assist_share_max: Share = 0.3
+    whistle_summons: bool = False
+    summons_show_probability: Share = 0.7
+    summons_arrival_hours: NonNeg = 0.5
+    training_hours_per_month: NonNeg = 0.0
+    exchange_sessions_per_year: NonNeg = 0.0
 
 
 class ComplianceSpec(_Strict):
@@ -275,6 +280,11 @@ class CaseworkSpec(_Strict):
     learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
     forgetting_per_month: Share = 0.02
     handling_hours: NonNeg = 0.5
+    switch_cost: NonNeg = 0.1
+    error_rate_at_zero_skill: Share = 0.1
+    training_experience_per_hour: NonNeg = 0.25
+    exchange_session_hours: NonNeg = 4.0
+    exchange_experience: NonNeg = 1.0
 
 
 class SanctionSpec(_Strict):
@@ -306,6 +316,29 @@ class SatisfactionSpec(_Strict):
     visit_tolerance_per_year: NonNeg = 2.0
     burden_penalty: Share = 0.03
     leniency_bonus: Share = 0.05
+
+
+class CoordinationSpec(_Strict):
+    """Whistle-summons (吹哨报到) and support requests (一针穿千线), M10."""
+
+    summons_base_hours: NonNeg = 0.5
+    summons_hours_per_pair: NonNeg = 0.25
+    technical_share: Share = 0.3
+    support_skill_threshold: Share = 0.7
+    support_response_days: NonNeg = 2.0
+    support_hours: NonNeg = 1.0
+
+
+class TrustSpec(_Strict):
+    """Enterprise trust in the enforcers and its weight in compliance (M6)."""
+
+    initial: Share = 0.5
+    weight: NonNeg = 1.0
+    eta_fair: Share = 0.01
+    eta_help: Share = 0.03
+    eta_burden: Share = 0.02
+    eta_arbitrary: Share = 0.05
+    conflict_probability: Share = 0.2
 
 
 def _default_domains() -> list[DomainSpec]:
@@ -347,6 +380,8 @@ class Scenario(_Strict):
     sanctions: SanctionSpec = Field(default_factory=SanctionSpec)
     services: ServicesSpec = Field(default_factory=ServicesSpec)
     satisfaction: SatisfactionSpec = Field(default_factory=SatisfactionSpec)
+    coordination: CoordinationSpec = Field(default_factory=CoordinationSpec)
+    trust: TrustSpec = Field(default_factory=TrustSpec)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -25,6 +25,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "services",  # residents' service requests
     "inspection_planning",  # which firms are visited today
     "on_site",  # what an inspector finds
+    "trust",  # whether a duplicate visit by another department gives conflicting orders
     "mesa",  # seeds Mesa's model.random / model.rng (not used by reformsim's rules)
     "keyed_violations",  # per violation: onset time, matter, detection, self-correction, complainant
     "keyed_cases",  # per case: service time, rectification, referral decisions
@@ -36,6 +37,9 @@ SLOT_ONSET_TIME, SLOT_MATTER, SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END, SLOT_COM
 SLOT_ACCEPT_ONSET = 6
 #: Per case (stream "keyed_cases", slot = ((onset_day * 64 + attempt) * 64 + k):
 SLOT_SERVICE, SLOT_RECTIFY, SLOT_RECTIFY_TIME, SLOT_MISROUTE, SLOT_MISROUTE_TO = range(5)
+SLOT_SUMMONS_SHOW = 5  # + summoned department (0-1)
+SLOT_SUMMONS_DELAY = 7  # + summoned department (0-1)
+SLOT_ERROR = 9  # handling error
 SLOT_ACCEPT = 10  # + referral hop (hops are capped at 50)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

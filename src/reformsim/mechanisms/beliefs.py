@@ -9,7 +9,8 @@ Perceived detection probability per exposure pair (domain.md M2, continuous-time
 
 Burden (M6): ``visits_12m`` decays with a one-year time constant; enterprise satisfaction relaxes
 towards its initial value at the same rate. Officers' experience depreciates by
-``forgetting_per_month`` every 30 days (M12; Kim 2009, Thompson 2007).
+``forgetting_per_month`` every 30 days (M12; Kim 2009, Thompson 2007); the month's training and
+exchange experience is credited then (:mod:`reformsim.mechanisms.training`).
 """
 
 from __future__ import annotations
@@ -64,3 +65,4 @@ class Beliefs:
             phi = m.config.casework.forgetting_per_month
             for o in m.case_officers:
                 o.forget(phi)
+            m.training.monthly()

@@ -6,6 +6,8 @@ For each visit, in time order per firm:
 * the firm's yearly visit count ``visits_12m`` rises by one; a visit beyond the tolerance
   ``V_tol`` and a duplicate visit each cost a share ``burden_penalty`` of the firm's satisfaction
   (compliance fatigue; Frey & Jegen 2001);
+* beyond tolerance it also erodes trust, and a duplicate visit by a second department may give
+  conflicting orders, an inconsistent ruling (:mod:`reformsim.mechanisms.trust`);
 * every checked exposure pair's perceived risk moves up, ``p <- p + a (1 - p)`` (specific
   deterrence; Kleven et al. 2011), so ``k`` checks of a pair give ``p <- 1 - (1 - p)(1 - a)^k``.
 
@@ -55,6 +57,11 @@ class VisitBurden:
         sat = m.config.satisfaction
         penalty = sat.burden_penalty * ((visits > sat.visit_tolerance_per_year) + duplicate)
         ent.satisfaction[firms] *= np.multiply.reduceat(1.0 - penalty, starts)
+        beyond = np.add.reduceat((visits > sat.visit_tolerance_per_year).astype(np.int64), starts)
+        n_depts = len(m.departments)
+        conflict = duplicate & (unit < n_depts) & (prev_unit >= 0) & (prev_unit < n_depts)
+        m.trust.book_visits(firms, beyond, np.add.reduceat(conflict.astype(np.int64), starts),
+                            at[starts] >= m.config.run.warmup_days)
         ent.visits_12m[firms] += sizes
         ent.last_visit_day[firms] = at[ends]
         ent.last_visit_body[firms] = unit[ends]

@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import ndtri
 
-from reformsim.agents import Officer, WorkUnit
+from reformsim.agents import Officer, Squad, WorkUnit
 from reformsim.caselog import CLOSED, SOURCES
 from reformsim.mechanisms.burden import VisitBurden
+from reformsim.mechanisms.coordination import CoordinationTask
 from reformsim.mechanisms.inspection import STALE_DAYS, InspectionTask
-from reformsim.streams import SLOT_SERVICE
+from reformsim.streams import SLOT_ERROR, SLOT_SERVICE
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -62,10 +63,11 @@ class Casework:
         if not m.calendar.is_working(day):
             return
         lo, hi = m.calendar.window(day)
+        squad_start = lo + m.training.daily_hours / 24.0  # squads train first (M12)
         for unit in m.units:
             unit.busy_today = 0.0
             if unit.officers:
-                self._serve_unit(unit, lo, hi)
+                self._serve_unit(unit, squad_start if isinstance(unit, Squad) else lo, hi)
         if m.in_window(day):
             self.available_hours += m.calendar.hours * m.n_case_officers
         self._close_day()
@@ -132,12 +134,15 @@ class Casework:
             if start >= hi:
                 self._requeue(unit, task, ready)
                 return
-            inspection = type(task) is InspectionTask
-            domain = task.domain if inspection else int(case_domain[task])
+            kind = type(task)
+            is_case = kind is not InspectionTask and kind is not CoordinationTask
+            domain = int(case_domain[task]) if is_case else task.domain
             k = unit.best_free_officer(free, start, domain)
             officer = officers[k]
-            if inspection:
+            if kind is InspectionTask:
                 self.inspect(unit, officer, task, start)
+            elif kind is CoordinationTask:
+                self._work(officer, start, task.hours)
             else:
                 self.handle_case(unit, officer, int(task), start)
             free[k] = max(officer.free_at, lo)
@@ -158,11 +163,16 @@ class Casework:
             self.busy_hours += hours
         return end
 
-    def service_hours(self, cid: int, matter: int, skill: float) -> float:
-        """Draw the on-site handling time of one case (hours), from the case's keyed uniform."""
+    def service_hours(self, cid: int, matter: int, skill: float, switched: bool = False) -> float:
+        """Draw the on-site handling time of one case (hours), from the case's keyed uniform.
+
+        A switch from another domain's task adds a share ``switch_cost`` (M12).
+        """
         m = self.model
         cw = m.config.casework
         mean = m.catalog.complexity[matter] * (1.0 + cw.kappa_complex * (1.0 - skill)) + cw.handling_hours
+        if switched:
+            mean *= 1.0 + cw.switch_cost
         if cw.service_time_distribution == "fixed" or (
                 cw.service_time_distribution == "lognormal" and cw.service_cv == 0):
             return float(mean)
@@ -174,17 +184,28 @@ class Casework:
 
     def handle_case(self, unit: WorkUnit, officer: Officer, cid: int, start: float,
                     travel: float | None = None) -> float:
-        """Travel to the case, handle it, decide the sanction, close it. Returns the end time."""
+        """Travel to the case, handle it, decide the sanction, close it. Returns the end time.
+
+        A technical case beyond the officer's skill first waits for the owning department's
+        support (M10) and returns to the queue; then ``start`` is returned.
+        """
         m = self.model
         cases = m.cases.cols
         domain = int(cases["domain"][cid])
         matter = int(cases["matter"][cid])
+        skill = officer.skill(domain)
+        if m.coordination.needs_support(unit, skill, cid, matter, domain):
+            m.coordination.request_support(unit, cid, domain, start)
+            return start
         if travel is None:
             travel = self.travel[unit.index][int(cases["grid"][cid])]
-        service = self.service_hours(cid, matter, officer.skill(domain))
+        switched = officer.last_domain not in (-1, domain)
+        service = self.service_hours(cid, matter, skill, switched)
         on_scene = m.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
         end = self._work(officer, start, travel + service)
         officer.gain_experience(domain)
+        officer.last_domain = domain
+        self._handling_error(cid, skill)
         cases["started_at"][cid] = start
         cases["on_scene_at"][cid] = on_scene
         cases["officer"][cid] = officer.unique_id
@@ -196,6 +217,15 @@ class Casework:
         m.residents_feedback(cid, on_scene)
         return end
 
+    def _handling_error(self, cid: int, skill: float) -> None:
+        """A low-skill officer errs with probability ``error_rate_at_zero_skill * (1 - skill)``
+        (a wrong ruling, open to appeal; counted by the power-list review and eroding trust)."""
+        m = self.model
+        rate = m.config.casework.error_rate_at_zero_skill * (1.0 - skill)
+        if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
+            m.cases.cols["error"][cid] = True
+            m.trust.handling_error(int(m.cases.cols["enterprise"][cid]))
+
     def inspect(self, unit: WorkUnit, officer: Officer, task: InspectionTask, start: float) -> None:
         """Carry out one visit: check the firm's domains, record findings and burden."""
         m = self.model
@@ -206,6 +236,7 @@ class Casework:
         end = self._work(officer, start, hours)
         on_site = m.calendar.add_work_hours(start, travel / 2.0 + spec.host_hours) if hours else start
         m.visits.add(e, unit.index, start, task.pairs, task.n_depts >= 2)
+        officer.last_domain = task.domain
         vids = m.enterprises.violation[task.pairs]
         if max(vids.tolist()) < 0:
             self.clean_firms.append(e)
@@ -220,7 +251,7 @@ class Casework:
                 cases["ready_at"][cid] = end
                 end = self.handle_case(unit, officer, cid, end, travel=0.0)
             else:
-                m.hand_over(cid, on_site)
+                m.hand_over(cid, on_site, unit)
 
     def _find(self, officer: Officer, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
         """Open violations (begun before ``at``) not yet known to anyone that the inspector finds.

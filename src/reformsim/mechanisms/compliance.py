@@ -3,12 +3,13 @@
 Per exposure pair (enterprise i, domain d) not already violating, the daily onset probability is
 
     P = min(r_max / 365 * w_d * sigmoid(U / tau), 1)   (rates are expected onsets per year),
-    U = g_id - w(p_hat_id) * S + s * v_g        (imitators only: s > 0)
+    U = g_id - w(p_hat_id) * S + s * v_g - w_T (T_i - T_0)    (s > 0 for imitators only)
 
 where ``w(p) = p^γ / (p^γ + (1-p)^γ)^(1/γ)`` is Tversky-Kahneman probability weighting, ``S``
 the expected sanction (plus the colour-downgrade cost when three-colour management is on:
 Harrington 1988 leverage), ``v_g`` the share of violating pairs in the firm's grid (social
-influence, M7) and ``w_d`` the domain's violation weight. Honest firms never violate; the
+influence, M7), ``T_i`` the firm's trust in the enforcers with weight ``w_T`` (voluntary
+compliance, M6; :mod:`reformsim.mechanisms.trust`) and ``w_d`` the domain's violation weight. Honest firms never violate; the
 "incompetent" type violates by ignorance at a fixed rate, lowered after advice (Ayres &
 Braithwaite 1992). A new violation picks its matter by the catalogue's Zipf weights and draws,
 from constant competing hazards, when it would be detected and by which channel (complaint,
@@ -114,6 +115,7 @@ class Compliance:
         kind = self.pair_type[idx]
         sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
         utility = ent.gain[idx] - self.weight(ent.p_hat[idx]) * sanction
+        utility += m.trust.utility_shift(ent.pair_ent[idx])  # voluntary compliance (M6)
         imitating = kind == IMITATOR
         if cs.imitation_strength > 0 and imitating.any():
             share = m.grid_violation_share()[self.pair_grid[idx]]

@@ -10,6 +10,9 @@
   working days (O8: 3, max 5). The owner accepts with ``accept_owner`` (``accept_ambiguous`` for
   unclear matters, which bounce between the two plausible owners: 推诿扯皮); a wrong department
   never accepts and refers on. After ``max_referrals`` the case is dropped: an orphan (三不管).
+* With whistle-summons on (吹哨报到, ``levers.whistle_summons``), the squad first summons the
+  owning department(s); only if none reports does the case enter the referral chain
+  (:mod:`reformsim.mechanisms.coordination`).
 
 References
 ----------
@@ -51,7 +54,7 @@ class Routing:
                 else:
                     ready, transfers = m.calendar.add_work_days(t0, lv.transfer_delay_days), 1
                 m.enqueue_case(cid, squad, ready, transfers, first_unit=squad)
-            else:
+            elif not m.coordination.summon(cid, t0):  # 吹哨报到 first, when on (M10)
                 self.refer(cid, t0, misroute=not lv.unified_dispatch)
 
     def refer(self, cid: int, t0: float, misroute: bool) -> None:

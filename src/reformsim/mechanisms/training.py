@@ -1,0 +1,102 @@
+"""Cross-training and the generalist/specialist speed ratio (M12).
+
+Officers learn by doing (``Officer.gain_experience``: Wright's curve with forgetting). A training
+programme adds learning that does not depend on case volume, at the cost of working time:
+
+* ``levers.training_hours_per_month`` of classroom training per squad officer, giving
+  ``training_experience_per_hour`` case-equivalents of experience per hour, spread over domains
+  in proportion to the street's expected case mix;
+* ``levers.exchange_sessions_per_year`` exchange sessions between the street team and the
+  departments (交流互学), ``exchange_session_hours`` each, giving ``exchange_experience``
+  case-equivalents in every domain other than the officer's home domain.
+
+The hours are taken evenly from each squad officer's working days (officers start casework
+later). Experience is credited monthly, when forgetting is applied (step 8).
+
+The **generalist speed ratio** reported daily is the case-mix-weighted mean, over squad officers
+and domains other than their home domain, of
+
+    r_od = (c_d + h) / (c_d (1 + kappa_complex (1 - skill_od)) + h),
+
+the speed of officer ``o`` on a typical case of domain ``d`` relative to a specialist (skill 1),
+with ``c_d`` the domain's case-weighted mean complexity and ``h`` the handling hours. It emerges
+from learning, forgetting and training rather than being a constant (SF-6: generalists start
+slower and converge only in high-volume domains).
+
+References
+----------
+Wright (1936); Staats & Gino (2012); McCreery, Krajewski, Leong & Ritzman (2004);
+Kim (2009); Thompson (2007); domain.md M12.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from reformsim.agents import Officer
+    from reformsim.model import ReformModel
+
+DAYS_PER_MONTH = 30
+
+
+class Training:
+    """Training time, monthly training experience and the generalist speed ratio."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+        sc = model.config
+        lv, cw = sc.levers, sc.casework
+        working_days_per_month = DAYS_PER_MONTH * model.calendar.week / 7.0
+        monthly_hours = (lv.training_hours_per_month
+                         + lv.exchange_sessions_per_year * cw.exchange_session_hours / 12.0)
+        #: hours per working day each squad officer spends training
+        self.daily_hours = min(monthly_hours / working_days_per_month, model.calendar.hours)
+        self.case_mix = self._case_mix()
+        cat = model.catalog
+        n_dom = len(model.domain_names)
+        self.domain_complexity = np.bincount(cat.domain, weights=cat.weight * cat.complexity,
+                                             minlength=n_dom)
+        self.trainees: list[Officer] = [o for s in model.squads for o in s.officers]
+        self._home = np.array([o.home_domain for o in self.trainees], dtype=np.int64)
+
+    def _case_mix(self) -> np.ndarray:
+        """Expected share of cases per domain: violation weight × exposure pairs."""
+        m = self.model
+        weights = np.array([d.violation_weight for d in m.config.domains])
+        pairs = np.bincount(m.enterprises.pair_dom, minlength=len(weights))
+        mix = weights * pairs
+        return mix / mix.sum() if mix.sum() > 0 else np.full(len(weights), 1.0 / len(weights))
+
+    def monthly(self) -> None:
+        """Credit a month of training and exchange experience to every squad officer."""
+        sc = self.model.config
+        lv, cw = sc.levers, sc.casework
+        training = lv.training_hours_per_month * cw.training_experience_per_hour * self.case_mix
+        exchange = lv.exchange_sessions_per_year / 12.0 * cw.exchange_experience
+        if not training.any() and exchange == 0:
+            return
+        for o in self.trainees:
+            gain = training + exchange
+            if o.home_domain >= 0:
+                gain = gain.copy()
+                gain[o.home_domain] -= exchange
+            o.train(gain)
+
+    def speed_ratio(self) -> float:
+        """Case-mix-weighted speed of squad officers relative to specialists, outside their home
+        domain (NaN without squad officers)."""
+        if not self.trainees:
+            return float("nan")
+        cw = self.model.config.casework
+        skills = np.vstack([o.skills for o in self.trainees])
+        c = self.domain_complexity[None, :]
+        ratio = (c + cw.handling_hours) / (
+            c * (1.0 + cw.kappa_complex * (1.0 - skills)) + cw.handling_hours)
+        weight = np.broadcast_to(self.case_mix, ratio.shape).copy()
+        has_home = self._home >= 0
+        weight[np.flatnonzero(has_home), self._home[has_home]] = 0.0
+        total = weight.sum()
+        return float((ratio * weight).sum() / total) if total > 0 else float("nan")

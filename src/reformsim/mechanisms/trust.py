@@ -1,0 +1,79 @@
+"""Enterprise trust in the enforcers and its voluntary-compliance effect (M6).
+
+Slippery-slope framework (Kirchler, Hoelzl & Wahl 2008): compliance has an enforced part (power:
+perceived risk × sanction, M1) and a voluntary part that grows with trust ``T_i`` in [0, 1].
+Trust moves with encounters (domain.md M6):
+
+    T <- T + eta_help (1 - T)        advice, order to fix or a first-violation waiver
+    T <- T + eta_fair (1 - T)        any other sanction of a real violation (a fair encounter)
+    T <- T (1 - eta_burden)          each visit beyond the tolerance V_tol in a year
+    T <- T (1 - eta_arbitrary)       an inconsistent ruling: conflicting orders from two
+                                     departments visiting within 30 days (siloed; Jiashan spray
+                                     booth, S15), or a handling error by the officer
+
+In compliance (step 1) the utility of violating falls by ``weight * (T - T_0)``: trust above its
+initial value lowers violations, below raises them (motivational crowding-out when burden erodes
+trust; Frey & Jegen 2001, modest evidence: keep ``eta_burden`` small).
+
+References
+----------
+Kirchler, Hoelzl & Wahl (2008); Wahl, Kastlunger & Kirchler (2010); Frey & Jegen (2001);
+Feld & Frey (2007); domain.md M6.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from reformsim.model import ReformModel
+
+
+class Trust:
+    """Trust updates on encounters; counts inconsistent rulings for the KPIs."""
+
+    def __init__(self, model: ReformModel) -> None:
+        self.model = model
+        self.spec = model.config.trust
+        self.inconsistent_rulings = 0
+
+    def utility_shift(self, firms: np.ndarray) -> np.ndarray:
+        """Change in the utility of violating from trust, per firm (negative when trust is high)."""
+        return -self.spec.weight * (self.model.enterprises.trust[firms] - self.spec.initial)
+
+    def encounter(self, firm: int, advisory: bool) -> None:
+        """A case decided for ``firm``: advisory encounters help more than other fair ones."""
+        eta = self.spec.eta_help if advisory else self.spec.eta_fair
+        t = self.model.enterprises.trust
+        t[firm] += eta * (1.0 - t[firm])
+
+    def erode(self, firms: np.ndarray, times: np.ndarray, eta: float) -> None:
+        """Lower trust of ``firms`` by a share ``eta``, ``times`` times each (firms unique)."""
+        if firms.size:
+            self.model.enterprises.trust[firms] *= (1.0 - eta) ** times
+
+    def book_visits(self, firms: np.ndarray, beyond: np.ndarray, conflicts: np.ndarray,
+                    in_window: np.ndarray) -> None:
+        """Apply a day's visits per firm: visits beyond tolerance and inconsistent rulings.
+
+        Parameters
+        ----------
+        firms
+            Unique visited firms.
+        beyond, conflicts
+            Per firm: visits beyond tolerance, and duplicate visits by another department.
+        in_window
+            Per firm: whether the visits count in the KPIs.
+        """
+        s = self.spec
+        rng = self.model.streams["trust"]
+        rulings = rng.binomial(conflicts, s.conflict_probability) if conflicts.any() else conflicts
+        self.inconsistent_rulings += int(rulings[in_window].sum())
+        self.erode(firms, beyond, s.eta_burden)
+        self.erode(firms, rulings, s.eta_arbitrary)
+
+    def handling_error(self, firm: int) -> None:
+        """An officer's handling error (wrong ruling) is arbitrary treatment of the firm."""
+        self.model.enterprises.trust[firm] *= 1.0 - self.spec.eta_arbitrary
