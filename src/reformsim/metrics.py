@@ -56,6 +56,9 @@ KPI_UNITS: dict[str, str] = {
     "assistance_requests": "service requests whose self-service failed (asked a grid worker)",
     "grid_patrol_hours_per_day": "grid-worker patrol hours per working day, whole street",
     "cases_detected_by_patrol": "recorded cases found by patrol (grid workers, idle officers)",
+    "matters_delegated_end": "matters in the street team's power at the end (权责清单)",
+    "power_review_moves": "matters moved (收回 + 下放) in all power-list reviews of the run",
+    "inspections_capped": "planned visits (in the window) not made because of the yearly cap",
 }
 
 CONTRACT_KPIS: tuple[str, ...] = tuple(list(KPI_UNITS)[:26])
@@ -72,7 +75,8 @@ class Recorder:
             for name in ("violations_open", "compliance_rate", "colour_share_green",
                          "colour_share_yellow", "colour_share_black", "backlog",
                          "assisted_services", "resident_satisfaction", "enterprise_satisfaction",
-                         "assistance_requests", "grid_patrol_hours", "officer_busy_hours")
+                         "assistance_requests", "grid_patrol_hours", "officer_busy_hours",
+                         "matters_delegated")
         }
 
     def observe(self, day: int) -> None:
@@ -94,6 +98,7 @@ class Recorder:
         c["resident_satisfaction"][day] = m.residents.satisfaction.mean() if m.residents.n else np.nan
         c["enterprise_satisfaction"][day] = ent.satisfaction.mean() if ent.n else np.nan
         c["officer_busy_hours"][day] = m.casework.busy_hours
+        c["matters_delegated"][day] = int(m.team_authority.sum())
 
     def timeseries(self) -> pd.DataFrame:
         """One row per simulated day: state columns plus event counts."""
@@ -112,6 +117,7 @@ class Recorder:
             df[name] = col[:days]
         busy = df.pop("officer_busy_hours").to_numpy()
         df["officer_busy_hours"] = np.diff(np.concatenate([[0.0], np.nan_to_num(busy)]))
+        df["matters_delegated"] = df.pop("matters_delegated").astype(np.int64)
         return df
 
     def summary(self) -> dict[str, float]:
@@ -168,6 +174,9 @@ class Recorder:
             "grid_patrol_hours_per_day": _ratio(m.services.patrol_hours_total,
                                                 m.services.working_days),
             "cases_detected_by_patrol": int((rec & (c["source"] == SOURCES.index("patrol"))).sum()),
+            "matters_delegated_end": int(m.team_authority.sum()),
+            "power_review_moves": int(m.power_review.moves),
+            "inspections_capped": int(m.inspection_planning.capped),
         }
         return {k: (float(x) if isinstance(x, float | np.floating) else int(x)) for k, x in out.items()}
 

@@ -197,6 +197,8 @@ class LeversSpec(_Strict):
     first_violation_leniency: bool = False
     transfer_delay_days: NonNeg = 3.0
     grid_assist_share_max: Share = 0.3
+    power_review_period_days: Count = 0
+    inspection_cap_per_year: Count = 0
 
 
 class ComplianceSpec(_Strict):
@@ -308,6 +310,16 @@ class SatisfactionSpec(_Strict):
     leniency_bonus: Share = 0.05
 
 
+class PowerReviewSpec(_Strict):
+    """Periodic review of the power list (权责清单定期评估, M15); on when
+    ``levers.power_review_period_days`` > 0."""
+
+    min_uses: Count = 1
+    max_error_rate: Share = 0.2
+    min_cases_for_error: Annotated[int, Field(ge=1)] = 10
+    orphan_threshold: Annotated[int, Field(ge=1)] = 3
+
+
 def _default_domains() -> list[DomainSpec]:
     ids = [
         ("urban_management", "城市管理", 1.6, 1.5),
@@ -347,6 +359,7 @@ class Scenario(_Strict):
     sanctions: SanctionSpec = Field(default_factory=SanctionSpec)
     services: ServicesSpec = Field(default_factory=ServicesSpec)
     satisfaction: SatisfactionSpec = Field(default_factory=SatisfactionSpec)
+    power_review: PowerReviewSpec = Field(default_factory=PowerReviewSpec)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
