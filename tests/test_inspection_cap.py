@@ -49,7 +49,8 @@ def test_lower_cap_fewer_visits_more_capped() -> None:
     """Siloed departments plan ~|D_i| visits per firm a year; a tighter cap cuts them (paired)."""
     runs = {cap: [reformsim.run(_cap("n_street_siloed.toml", cap), seed=s).summary for s in SEEDS]
             for cap in (0, 2, 1)}
-    visits = {cap: np.mean([r["enterprise_visits_per_firm"] for r in rs]) for cap, rs in runs.items()}
+    visits = {cap: np.mean([r["enterprise_visits_per_firm"] for r in rs])
+              for cap, rs in runs.items()}
     capped = {cap: np.mean([r["inspections_capped"] for r in rs]) for cap, rs in runs.items()}
     assert visits[1] < visits[2] < visits[0]
     assert capped[1] > capped[2] > capped[0] == 0

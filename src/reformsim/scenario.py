@@ -311,8 +311,7 @@ class SatisfactionSpec(_Strict):
 
 
 class PowerReviewSpec(_Strict):
-    """Periodic review of the power list (权责清单定期评估, M15); on when
-    ``levers.power_review_period_days`` > 0."""
+    """Periodic power-list review (权责清单定期评估, M15), used when its period lever is > 0."""
 
     min_uses: Count = 1
     max_error_rate: Share = 0.2
