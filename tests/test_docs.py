@@ -336,7 +336,8 @@ def test_odd_schedule_matches_model_step() -> None:
     attr_class = {"compliance": "Compliance", "services": "ResidentServices",
                   "detection": "Detection", "routing": "Routing",
                   "inspection_planning": "InspectionPlanning", "casework": "Casework",
-                  "sanctions": "Sanctions", "beliefs": "Beliefs", "recorder": "Recorder"}
+                  "sanctions": "Sanctions", "beliefs": "Beliefs", "power_review": "PowerReview",
+                  "recorder": "Recorder"}
     assert [a for a, _ in calls] == list(attr_class), f"ReformModel.step changed: {calls}"
     text = _section(_read("ODD.md"), "3. Process overview and scheduling")
     pos = [text.find(f"`{attr_class[a]}.{method}`") for a, method in calls]

@@ -64,6 +64,9 @@ KPI_UNITS: dict[str, str] = {
     "generalist_speed_ratio": "squad officers' speed outside their home domain / specialists', at the end",
     "enterprise_trust": "mean enterprise trust in the enforcers at the end, 0-1",
     "inconsistent_rulings": "conflicting orders from two departments (siloed), in the window",
+    "matters_delegated_end": "matters in the street team's power at the end (权责清单)",
+    "power_review_moves": "matters moved (收回 + 下放) in all power-list reviews of the run",
+    "inspections_capped": "planned visits (in the window) not made because of the yearly cap",
 }
 
 CONTRACT_KPIS: tuple[str, ...] = tuple(list(KPI_UNITS)[:26])
@@ -81,7 +84,7 @@ class Recorder:
                          "colour_share_yellow", "colour_share_black", "backlog",
                          "assisted_services", "resident_satisfaction", "enterprise_satisfaction",
                          "assistance_requests", "grid_patrol_hours", "generalist_speed_ratio",
-                         "enterprise_trust", "officer_busy_hours")
+                         "enterprise_trust", "officer_busy_hours", "matters_delegated")
         }
 
     def observe(self, day: int) -> None:
@@ -105,6 +108,7 @@ class Recorder:
         c["generalist_speed_ratio"][day] = m.training.speed_ratio()
         c["enterprise_trust"][day] = ent.trust.mean() if ent.n else np.nan
         c["officer_busy_hours"][day] = m.casework.busy_hours
+        c["matters_delegated"][day] = int(m.team_authority.sum())
 
     def timeseries(self) -> pd.DataFrame:
         """One row per simulated day: state columns plus event counts."""
@@ -123,6 +127,7 @@ class Recorder:
             df[name] = col[:days]
         busy = df.pop("officer_busy_hours").to_numpy()
         df["officer_busy_hours"] = np.diff(np.concatenate([[0.0], np.nan_to_num(busy)]))
+        df["matters_delegated"] = df.pop("matters_delegated").astype(np.int64)
         return df
 
     def summary(self) -> dict[str, float]:
@@ -183,6 +188,9 @@ class Recorder:
             "generalist_speed_ratio": m.training.speed_ratio(),
             "enterprise_trust": _mean(ent.trust),
             "inconsistent_rulings": int(m.trust.inconsistent_rulings),
+            "matters_delegated_end": int(m.team_authority.sum()),
+            "power_review_moves": int(m.power_review.moves),
+            "inspections_capped": int(m.inspection_planning.capped),
         }
         return {k: (float(x) if isinstance(x, float | np.floating) else int(x)) for k, x in out.items()}
 

@@ -32,6 +32,7 @@ from reformsim.mechanisms.compliance import Compliance
 from reformsim.mechanisms.coordination import Coordination
 from reformsim.mechanisms.detection import Detection
 from reformsim.mechanisms.inspection import InspectionPlanning
+from reformsim.mechanisms.power_review import PowerReview
 from reformsim.mechanisms.residents import ResidentServices
 from reformsim.mechanisms.routing import Routing
 from reformsim.mechanisms.sanctions import Sanctions
@@ -61,7 +62,7 @@ class ReformModel(mesa.Model):
     -----
     One step is one calendar day. ``step`` runs the nine-step schedule of DESIGN.md §3:
     compliance, residents, detection, routing, inspection planning, casework, follow-up,
-    learning and beliefs, observation.
+    learning and beliefs (with the periodic power-list review), observation.
     """
 
     def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence | None = None) -> None:
@@ -86,6 +87,7 @@ class ReformModel(mesa.Model):
         self.casework = Casework(self)
         self.sanctions = Sanctions(self)
         self.beliefs = Beliefs(self)
+        self.power_review = PowerReview(self)
         self.recorder = Recorder(self)
         self._enterprise_facades: dict[int, Enterprise] = {}
         self._resident_facades: dict[int, Resident] = {}
@@ -103,6 +105,7 @@ class ReformModel(mesa.Model):
         self.casework.step(day)  # 6. officers work queues (M4, M11, M12)
         self.sanctions.step(day)  # 7. deadlines, colours, escalation (M4, M5)
         self.beliefs.step(day)  # 8. perceived risk, burden, forgetting (M2, M6, M12)
+        self.power_review.step(day)  # 8. periodic power-list review (M15)
         self.recorder.observe(day)  # 9. daily KPIs
         self.day += 1
         if self.day >= self.config.run.days:

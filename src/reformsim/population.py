@@ -41,6 +41,9 @@ class Enterprises:
         Number of sanctioned offences per pair (first-violation leniency, M4).
     advised : ndarray of bool
         Pair has received advice (lowers the incompetent type's violation rate).
+    planned_this_year : ndarray of int
+        Visits planned to the enterprise since the start of the current year (days
+        ``[365k, 365(k+1))``); the yearly inspection cap (检查频次上限) reads it.
     """
 
     grid: np.ndarray
@@ -62,6 +65,7 @@ class Enterprises:
     violation: np.ndarray
     offences: np.ndarray
     advised: np.ndarray
+    planned_this_year: np.ndarray
     colour_changes: list[tuple[int, int]] = field(default_factory=list)
 
     @property
@@ -169,7 +173,7 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
         pair_ent=pair_ent, pair_dom=pair_dom.astype(np.int64), pair_start=pair_start,
         gain=gain, p_hat=np.full(n_pairs, cs.initial_perceived_risk),
         violation=np.full(n_pairs, -1, np.int64), offences=np.zeros(n_pairs, np.int32),
-        advised=np.zeros(n_pairs, bool),
+        advised=np.zeros(n_pairs, bool), planned_this_year=np.zeros(n, np.int32),
     )
 
 

@@ -202,6 +202,8 @@ class LeversSpec(_Strict):
     summons_arrival_hours: NonNeg = 0.5
     training_hours_per_month: NonNeg = 0.0
     exchange_sessions_per_year: NonNeg = 0.0
+    power_review_period_days: Count = 0
+    inspection_cap_per_year: Count = 0
 
 
 class ComplianceSpec(_Strict):
@@ -341,6 +343,15 @@ class TrustSpec(_Strict):
     conflict_probability: Share = 0.2
 
 
+class PowerReviewSpec(_Strict):
+    """Periodic power-list review (权责清单定期评估, M15), used when its period lever is > 0."""
+
+    min_uses: Count = 1
+    max_error_rate: Share = 0.2
+    min_cases_for_error: Annotated[int, Field(ge=1)] = 10
+    orphan_threshold: Annotated[int, Field(ge=1)] = 3
+
+
 def _default_domains() -> list[DomainSpec]:
     ids = [
         ("urban_management", "城市管理", 1.6, 1.5),
@@ -382,6 +393,7 @@ class Scenario(_Strict):
     satisfaction: SatisfactionSpec = Field(default_factory=SatisfactionSpec)
     coordination: CoordinationSpec = Field(default_factory=CoordinationSpec)
     trust: TrustSpec = Field(default_factory=TrustSpec)
+    power_review: PowerReviewSpec = Field(default_factory=PowerReviewSpec)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

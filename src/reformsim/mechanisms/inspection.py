@@ -14,9 +14,17 @@ spread uniformly at random whatever the colour (双随机; Hampton 2005: keep a 
 Planned visits enter the body's queue at the start of the working day; visits not started within
 ``STALE_DAYS`` (30) are cancelled.
 
+Yearly cap (检查频次上限, ``levers.inspection_cap_per_year``; 0 = no cap): a firm planned for
+that many visits in the current year (days ``[365k, 365(k+1))``, counted in
+``Enterprises.planned_this_year``, cancelled visits included) gets no more planned visits that
+year. Today's draws are made as without a cap and then filtered, so a capped design keeps the
+common random numbers of an uncapped one. When several departments pick the same firm on the
+same day, they are served in department order up to the firm's remaining quota.
+
 References
 ----------
 Harrington (1988); Liu & Neilson (2013); Haining 三相一就 (2025, L1); Hampton (2005).
+Caps of on-site visits per body per firm per year (O2, O4, O14; domain.md §5, M14).
 """
 
 from __future__ import annotations
@@ -58,6 +66,9 @@ class InspectionPlanning:
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         self.cancelled = 0
+        #: planned visits not made in the window because the firm reached its yearly cap
+        self.capped = 0
+        self.year = 0
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
@@ -78,14 +89,18 @@ class InspectionPlanning:
     def step(self, day: int) -> None:
         """Queue today's visits (working days only)."""
         m = self.model
-        if not m.calendar.is_working(day) or m.enterprises.n == 0:
+        ent = m.enterprises
+        if day // 365 != self.year:  # a new year: every firm's quota is full again
+            self.year = day // 365
+            ent.planned_this_year[:] = 0
+        if not m.calendar.is_working(day) or ent.n == 0:
             return
         per_day = self.yearly_rate() / (365.0 * m.calendar.week / 7.0)
         rng = m.streams["inspection_planning"]
         start = m.calendar.window(day)[0]
-        ent = m.enterprises
         if m.config.levers.joint_inspection:
             chosen = np.flatnonzero(rng.random(ent.n) < per_day)
+            chosen = chosen[self.within_cap(chosen, day)]
             grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
             first_dom = ent.pair_dom[ent.pair_start[chosen]].tolist()
             for e, g, nd, d in zip(chosen.tolist(), grids, n_depts, first_dom, strict=True):
@@ -102,10 +117,30 @@ class InspectionPlanning:
         sorted_hits = hit[order]
         ends = np.cumsum(counts)
         firms, depts = np.divmod(uniq, len(m.departments))
+        keep = self.within_cap(firms, day)
+        firms, depts, ends, counts = firms[keep], depts[keep], ends[keep], counts[keep]
         grids, doms = ent.grid[firms].tolist(), ent.pair_dom[sorted_hits[ends - counts]].tolist()
-        lo = 0
-        for e, d, g, dom, hi in zip(firms.tolist(), depts.tolist(), grids, doms, ends.tolist(),
-                                    strict=True):
+        for e, d, g, dom, lo, hi in zip(firms.tolist(), depts.tolist(), grids, doms,
+                                        (ends - counts).tolist(), ends.tolist(), strict=True):
             task = InspectionTask(e, g, sorted_hits[lo:hi], start, 1, dom)
             m.departments[d].push_inspection(start, task)
-            lo = hi
+
+    def within_cap(self, firms: np.ndarray, day: int) -> np.ndarray:
+        """Which of today's planned visits to ``firms`` (sorted) stay under the yearly cap.
+
+        A firm listed k times today (one visit per department, in department order) keeps its
+        first ``cap - planned_this_year`` visits. Kept visits are added to ``planned_this_year``
+        and dropped ones to :attr:`capped` (in the window).
+        """
+        ent = self.model.enterprises
+        cap = self.model.config.levers.inspection_cap_per_year
+        keep = np.ones(firms.size, dtype=bool)
+        if cap > 0 and firms.size:
+            first = np.flatnonzero(np.r_[True, firms[1:] != firms[:-1]])
+            sizes = np.diff(np.r_[first, firms.size])
+            rank = np.arange(firms.size) - np.repeat(first, sizes)
+            keep = rank < cap - ent.planned_this_year[firms]
+            if self.model.in_window(day):
+                self.capped += int(firms.size - keep.sum())
+        np.add.at(ent.planned_this_year, firms[keep], 1)
+        return keep
