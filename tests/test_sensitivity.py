@@ -465,7 +465,8 @@ def test_bad_file_in_a_real_process_has_no_traceback(bad_dir: Path) -> None:
 
 # ------------------------------------------------------------ shipped experiment files
 
-BEHAVIOUR_SECTIONS = ("compliance", "detection", "routing", "inspection", "casework", "sanctions")
+BEHAVIOUR_SECTIONS = ("compliance", "detection", "routing", "inspection", "casework", "sanctions",
+                      "coordination", "trust")
 
 
 def _numeric_paths(model: type, prefix: str) -> set[str]:
@@ -491,7 +492,7 @@ def _base_value(base: Scenario, path: str):
 
 @pytest.mark.parametrize(("name", "method", "points", "runs"), [
     ("sobol_staffing_power.toml", "sobol", 1024 * (10 + 2), 1024 * (10 + 2) * 2),
-    ("morris_screening.toml", "morris", 20 * (46 + 1), 20 * (46 + 1) * 2),
+    ("morris_screening.toml", "morris", 20 * (64 + 1), 20 * (64 + 1) * 2),
 ])
 def test_shipped_files_load_with_documented_sizes(name: str, method: str, points: int,
                                                   runs: int) -> None:
