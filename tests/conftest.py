@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,13 @@ SMALL: dict[str, Any] = {
                               "ecology_environment_bureau": 1},
     },
 }
+
+
+def assert_same_summary(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Equal KPI dicts, where NaN (a KPI with nothing to measure) equals NaN."""
+    assert list(a) == list(b)
+    for k in a:
+        assert a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])), (k, a[k], b[k])
 
 
 def load_variant(name: str, overrides: dict[str, Any] | None = None) -> Scenario:

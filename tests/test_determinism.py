@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -13,14 +12,7 @@ import reformsim
 from reformsim.model import ReformModel
 from reformsim.streams import Streams
 
-from .conftest import small
-
-
-def assert_same_summary(a: dict, b: dict) -> None:
-    """Equal KPI dicts, where NaN (a KPI with nothing to measure) equals NaN."""
-    assert list(a) == list(b)
-    for k in a:
-        assert a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])), (k, a[k], b[k])
+from .conftest import assert_same_summary, small
 
 
 @pytest.mark.parametrize("name", ["n_street_siloed.toml", "n_street_integrated.toml"])

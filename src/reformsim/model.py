@@ -286,7 +286,8 @@ class ReformModel(mesa.Model):
 
     def grid_violation_share(self) -> np.ndarray:
         """Share of exposure pairs currently violating, per grid (kept up to date by
-        :meth:`open_violations` and :meth:`end_violations`)."""
+        :meth:`open_violations` and :meth:`end_violations`).
+        """
         total = self.pairs_in_grid
         return np.divide(self.violating_in_grid, total, out=np.zeros(total.size), where=total > 0)
 

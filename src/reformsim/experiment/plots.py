@@ -1,5 +1,6 @@
 """Figures of experiments (matplotlib, Agg backend): KPI comparisons with 95% CIs, daily series
-with uncertainty bands across replicates, and sweep heatmaps or lines."""
+with uncertainty bands across replicates, and sweep heatmaps or lines.
+"""
 
 from __future__ import annotations
 

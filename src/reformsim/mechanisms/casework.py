@@ -92,7 +92,7 @@ class Casework:
         m.officer_patrol_hours = hours
 
     def _next_task(self, unit: WorkUnit, t: float) -> tuple[Any, float] | None:
-        """Pop the task to start at ``t`` (or the earliest ready one); None if the queue is empty."""
+        """Pop the task to start at ``t`` (or the earliest ready one); None if no task waits."""
         inspections, cases = unit.inspections, unit.cases
         if inspections and inspections[0][0] < t - STALE_DAYS:
             self._drop_stale(unit, t)
@@ -170,7 +170,8 @@ class Casework:
         """
         m = self.model
         cw = m.config.casework
-        mean = m.catalog.complexity[matter] * (1.0 + cw.kappa_complex * (1.0 - skill)) + cw.handling_hours
+        extra = 1.0 + cw.kappa_complex * (1.0 - skill)
+        mean = m.catalog.complexity[matter] * extra + cw.handling_hours
         if switched:
             mean *= 1.0 + cw.switch_cost
         if cw.service_time_distribution == "fixed" or (
@@ -218,8 +219,11 @@ class Casework:
         return end
 
     def _handling_error(self, cid: int, skill: float) -> None:
-        """A low-skill officer errs with probability ``error_rate_at_zero_skill * (1 - skill)``
-        (a wrong ruling, open to appeal; counted by the power-list review and eroding trust)."""
+        """Decide whether the officer erred on case ``cid``.
+
+        The probability is ``error_rate_at_zero_skill * (1 - skill)``: a wrong ruling, open to
+        appeal, counted by the power-list review and eroding the firm's trust.
+        """
         m = self.model
         rate = m.config.casework.error_rate_at_zero_skill * (1.0 - skill)
         if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
@@ -234,7 +238,8 @@ class Casework:
         travel = self.travel[unit.index][task.grid]
         hours = travel + spec.host_hours + spec.check_hours_per_domain * len(task.pairs)
         end = self._work(officer, start, hours)
-        on_site = m.calendar.add_work_hours(start, travel / 2.0 + spec.host_hours) if hours else start
+        arrive = travel / 2.0 + spec.host_hours
+        on_site = m.calendar.add_work_hours(start, arrive) if hours else start
         m.visits.add(e, unit.index, start, task.pairs, task.n_depts >= 2)
         officer.last_domain = task.domain
         vids = m.enterprises.violation[task.pairs]

@@ -43,8 +43,11 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class CoordinationTask:
-    """Officer time spent on coordination, queued like a case: arranging a summons (at the
-    squad) or answering a support request (at the department)."""
+    """Officer time spent on coordination, queued like a case.
+
+    ``kind`` is ``"summons"`` (arranging a summons, at the squad) or ``"support"`` (answering a
+    support request, at the department).
+    """
 
     hours: float
     domain: int
@@ -58,9 +61,10 @@ class Coordination:
         self.model = model
         cat = model.catalog
         share = model.config.coordination.technical_share
-        cut = np.quantile(cat.complexity, 1.0 - share) if share > 0 and cat.complexity.size else np.inf
         #: matters that need a technical appraisal (the most complex ``technical_share``)
-        self.technical = cat.complexity >= cut if share > 0 else np.zeros(cat.complexity.size, bool)
+        self.technical = np.zeros(cat.complexity.size, dtype=bool)
+        if share > 0 and cat.complexity.size:
+            self.technical = cat.complexity >= np.quantile(cat.complexity, 1.0 - share)
         self.arrival_hours: list[float] = []
         self.no_shows = 0
 
@@ -95,8 +99,10 @@ class Coordination:
         return False
 
     def _summoned(self, matter: int, domain: int) -> list[int]:
-        """Indices of the departments a summons calls: the owner, and the alternative owner of an
-        ambiguous matter."""
+        """Return the departments a summons calls.
+
+        The owner of the matter's domain, and the alternative owner of an ambiguous matter.
+        """
         m = self.model
         owner = int(m.owner_dept[domain])
         alt = int(m.catalog.alt_owner[matter])
@@ -115,7 +121,8 @@ class Coordination:
 
     # ------------------------------------------------------------------ support requests
 
-    def needs_support(self, unit: WorkUnit, skill: float, cid: int, matter: int, domain: int) -> bool:
+    def needs_support(self, unit: WorkUnit, skill: float, cid: int, matter: int,
+                      domain: int) -> bool:
         """Whether the officer must ask the owning department for a technical appraisal."""
         m = self.model
         return bool(

@@ -17,9 +17,8 @@ already queued keep their unit; the new split applies to cases routed after the 
 
 Counts come from the case log over the period ``[day + 1 - period, day + 1)``: cases the team
 handled are closed cases whose final owner is a squad (``owner_unit`` ≥ number of departments),
-counted by ``closed_at``; orphans by ``orphaned_at``. Errors are read from the case-log column
-``error`` when the model has one (handling errors of low-skill officers); without that column
-no case counts as an error and only the use and orphan rules act.
+counted by ``closed_at``; orphans by ``orphaned_at``. Errors are the case-log column ``error``
+(handling errors of low-skill officers, :mod:`reformsim.mechanisms.casework`).
 
 References
 ----------
@@ -105,11 +104,7 @@ class PowerReview:
         team = (status == CLOSED) & (c["owner_unit"] >= len(m.departments))
         handled = team & (closed_at >= start) & (closed_at < end)
         uses = np.bincount(matter[handled], minlength=n)
-        error = c.cols.get("error")  # added by the handling-error mechanism when present
-        if error is None:
-            errors = np.zeros(n, dtype=np.int64)
-        else:
-            errors = np.bincount(matter[handled & error[: len(c)].astype(bool)], minlength=n)
+        errors = np.bincount(matter[handled & c["error"]], minlength=n)
         lost = (status == ORPHANED) & (orphaned_at >= start) & (orphaned_at < end)
         orphans = np.bincount(matter[lost], minlength=n)
         return uses, errors, orphans

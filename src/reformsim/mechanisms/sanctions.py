@@ -77,7 +77,7 @@ class Sanctions:
         sat = m.config.satisfaction
         if waiver:
             ent.satisfaction[e] += sat.leniency_bonus * (1.0 - ent.satisfaction[e])
-        m.trust.encounter(e, advisory=level <= ORDER_FIX)
+        m.trust.encounter(e, advisory=level == ADVISE)
         self.sanctioned_today.append(e)
         self.deadlines[int(np.floor(deadline))].append(cid)
 

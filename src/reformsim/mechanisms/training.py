@@ -86,8 +86,11 @@ class Training:
             o.train(gain)
 
     def speed_ratio(self) -> float:
-        """Case-mix-weighted speed of squad officers relative to specialists, outside their home
-        domain (NaN without squad officers)."""
+        """Return the generalist speed ratio (NaN without squad officers).
+
+        The case-mix-weighted speed of squad officers relative to specialists, outside their home
+        domain.
+        """
         if not self.trainees:
             return float("nan")
         cw = self.model.config.casework

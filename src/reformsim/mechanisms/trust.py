@@ -4,8 +4,9 @@ Slippery-slope framework (Kirchler, Hoelzl & Wahl 2008): compliance has an enfor
 perceived risk × sanction, M1) and a voluntary part that grows with trust ``T_i`` in [0, 1].
 Trust moves with encounters (domain.md M6):
 
-    T <- T + eta_help (1 - T)        advice, order to fix or a first-violation waiver
-    T <- T + eta_fair (1 - T)        any other sanction of a real violation (a fair encounter)
+    T <- T + eta_help (1 - T)        advice (说服教育), e.g. a first-violation waiver (首违不罚)
+    T <- T + eta_fair (1 - T)        an order to fix or any harsher sanction of a real violation
+                                     (a fair encounter)
     T <- T (1 - eta_burden)          each visit beyond the tolerance V_tol in a year
     T <- T (1 - eta_arbitrary)       an inconsistent ruling: conflicting orders from two
                                      departments visiting within 30 days (siloed; Jiashan spray
