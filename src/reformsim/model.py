@@ -42,6 +42,9 @@ from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
 
+#: keyed slots drawn when a violation starts: its onset time and its matter
+_OPEN_SLOTS = np.array([SLOT_ONSET_TIME, SLOT_MATTER])
+
 
 class ReformModel(mesa.Model):
     """One street under one reform design.
@@ -284,8 +287,8 @@ class ReformModel(mesa.Model):
     def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
         """Start violations on ``pairs`` today; schedule their detection."""
         ent = self.enterprises
-        slots = day * SLOTS_PER_DAY + np.array([SLOT_ONSET_TIME, SLOT_MATTER])
-        u = self.streams.keyed_uniform("keyed_violations", pairs[:, None], slots)
+        hashed = self.streams.keyed_hash("keyed_violations", pairs)[:, None]
+        u = self.streams.uniform_from_hash(hashed, day * SLOTS_PER_DAY + _OPEN_SLOTS)
         onset = day + u[:, 0]
         doms = ent.pair_dom[pairs]
         matters = self.catalog.sample_matters(doms, u[:, 1])
@@ -293,7 +296,7 @@ class ReformModel(mesa.Model):
                                      domain=doms, matter=matters, onset_at=onset)
         ent.violation[pairs] = ids
         self.violating_in_grid += np.bincount(self.pair_grid[pairs], minlength=self.pair_grid_n)
-        self.detection.schedule(ids)
+        self.detection.schedule(ids, hashed)
         return ids
 
     def end_violations(self, ids: np.ndarray, at: np.ndarray) -> None:

@@ -60,26 +60,34 @@ class Detection:
             det.platform_rate * vis,
         ])
 
-    def schedule(self, ids: np.ndarray) -> None:
-        """Draw detection time, channel and self-correction time of new violations."""
+    def schedule(self, ids: np.ndarray, hashed: np.ndarray | None = None) -> None:
+        """Draw detection time, channel and self-correction time of new violations.
+
+        ``hashed`` may pass ``keyed_hash("keyed_violations", pairs)[:, None]`` of the
+        violations' pairs when the caller has it already (same numbers, less work).
+        """
         m = self.model
-        v = m.violations
+        v = m.violations.cols
         pairs = v["pair"][ids]
         onset = v["onset_at"][ids]
+        if hashed is None:
+            hashed = m.streams.keyed_hash("keyed_violations", pairs)[:, None]
         slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
-        u = m.streams.keyed_uniform("keyed_violations", pairs[:, None], slot[:, None] + self._slots)
+        u = m.streams.uniform_from_hash(hashed, slot[:, None] + self._slots)
         grids = m.enterprises.grid[v["enterprise"][ids]]
         h = self.hazards(grids, v["matter"][ids])
         total = h.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             delay = np.where(total > 0, -np.log1p(-u[:, 0]) / total, np.inf)
             share = np.cumsum(h, axis=1) / total[:, None]
-        v["detect_at"][ids] = onset + delay
+        detect_at = onset + delay
+        v["detect_at"][ids] = detect_at
         v["channel"][ids] = (u[:, 1, None] > share).sum(axis=1).clip(0, 2)
         rate = m.config.compliance.self_correction_rate_per_year / 365.0
-        v["self_end_at"][ids] = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        self_end_at = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        v["self_end_at"][ids] = self_end_at
         horizon = m.config.run.days
-        soon = (v["detect_at"][ids] < horizon) | (v["self_end_at"][ids] < horizon)
+        soon = (detect_at < horizon) | (self_end_at < horizon)
         self.watch = np.concatenate([self.watch, ids[soon]])
 
     _slots = np.array([SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END])
