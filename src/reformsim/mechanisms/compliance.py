@@ -72,13 +72,16 @@ class WeightTable:
         return out
 
 
+_SCALAR_DRAWS_UP_TO = 8
+
+
 def sample_distinct(rng: np.random.Generator, n: int, k: int) -> list[int]:
     """``k`` distinct integers in ``[0, n)``: the set ``rng.choice(n, k, replace=False)`` gives.
 
     NumPy's ``Generator.choice(n, k, replace=False, shuffle=False)`` uses Floyd's algorithm
     (Bentley & Floyd 1987) whenever ``n <= 10_000`` or ``k <= n // 20``: for ``j = n-k .. n-1``
     draw ``t`` uniform on ``[0, j]`` and take ``t``, or ``j`` if ``t`` was taken already. Those
-    draws are exactly ``rng.integers(0, j, endpoint=True)`` for the vector of ``j``, so this
+    draws are exactly ``rng.integers(0, j, endpoint=True)`` for ``j`` in turn, so this
     function makes the same draws and returns the same set (in the same order) at a fraction
     of ``choice``'s overhead; other cases call ``choice`` itself.
 
@@ -91,10 +94,11 @@ def sample_distinct(rng: np.random.Generator, n: int, k: int) -> list[int]:
     """
     if n > 10_000 and k > n // 20:
         return rng.choice(n, size=k, replace=False, shuffle=False).tolist()
-    if k == 1:
-        return [int(rng.integers(0, n - 1, endpoint=True))]
     tops = range(n - k, n)
-    draws = rng.integers(0, np.arange(n - k, n), endpoint=True).tolist()
+    if k <= _SCALAR_DRAWS_UP_TO:  # scalar calls are cheaper than one broadcast call here
+        draws = [int(rng.integers(0, j, endpoint=True)) for j in tops]
+    else:
+        draws = rng.integers(0, np.arange(n - k, n), endpoint=True).tolist()
     if len(set(draws)) == k:  # no repeated draw, so Floyd's rule never substitutes ``j``
         return draws
     taken: set[int] = set()
