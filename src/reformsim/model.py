@@ -7,6 +7,7 @@ Build a model from a :class:`~reformsim.scenario.Scenario` and a seed, then ``ru
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import mesa
 import numpy as np
@@ -373,10 +374,26 @@ class ReformModel(mesa.Model):
 
     def joint_inspector(self, enterprise: int) -> WorkUnit:
         """Who carries out a joint visit: the area squad if the team works, else the lead department."""
+        return self.units[int(self._joint_inspector_unit[enterprise])]
+
+    def joint_inspectors(self, enterprises: np.ndarray) -> list[WorkUnit]:
+        """:meth:`joint_inspector` of several enterprises."""
+        units = self.units
+        return [units[u] for u in self._joint_inspector_unit[enterprises].tolist()]
+
+    @cached_property
+    def _joint_inspector_unit(self) -> np.ndarray:
+        """Index in :attr:`units` of each enterprise's joint inspector (fixed for the run)."""
+        ent = self.enterprises
         if self.team_authority.any():
-            return self.squads[int(self.territory.area_of_grid[self.enterprises.grid[enterprise]])]
-        first_pair = self.enterprises.pair_start[enterprise]
-        return self.departments[int(self.owner_dept[self.enterprises.pair_dom[first_pair]])]
+            area = self.territory.area_of_grid[ent.grid]
+            return np.array([self.squads[a].index for a in range(len(self.squads))],
+                            dtype=np.int64)[area]
+        if ent.n_pairs == 0:
+            return np.zeros(ent.n, dtype=np.int64)
+        first_pair = np.minimum(ent.pair_start[:-1], ent.n_pairs - 1)
+        lead = self.owner_dept[ent.pair_dom[first_pair]]
+        return np.array([d.index for d in self.departments], dtype=np.int64)[lead]
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""
