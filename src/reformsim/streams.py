@@ -103,6 +103,7 @@ class Streams:
         self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._gens: dict[str, np.random.Generator] = {}
         self._keys: dict[str, np.uint64] = {}
+        self._int_keys: dict[str, int] = {}
 
     def seed_sequence(self, name: str) -> np.random.SeedSequence:
         """The child seed sequence of stream ``name``."""
@@ -162,13 +163,23 @@ class Streams:
 
     def keyed_uniform_scalar(self, name: str, entity: int, slot: int) -> float:
         """:meth:`keyed_uniform` for one key, in pure Python (same value, ~10x faster)."""
-        key = self._keys.get(name)
+        key = self._int_keys.get(name)
         if key is None:
-            self.keyed_uniform(name, np.zeros(1, np.int64), 0)
-            key = self._keys[name]
-        x = _mix64_int((int(entity) * _GOLDEN_I + int(key)) & _MASK)
-        x = _mix64_int(x ^ ((int(slot) * _M2_I + _GOLDEN_I) & _MASK))
-        return (x >> 11) * (1.0 / 9007199254740992.0)
+            self.keyed_hash(name, np.zeros(1, np.int64))
+            key = self._int_keys[name] = int(self._keys[name])
+        x = (int(entity) * _GOLDEN_I + key) & _MASK
+        x ^= x >> 30  # SplitMix64 finaliser, as in _mix64_int (inlined: this is a hot path)
+        x = (x * _M1_I) & _MASK
+        x ^= x >> 27
+        x = (x * _M2_I) & _MASK
+        x ^= x >> 31
+        x ^= (int(slot) * _M2_I + _GOLDEN_I) & _MASK
+        x ^= x >> 30
+        x = (x * _M1_I) & _MASK
+        x ^= x >> 27
+        x = (x * _M2_I) & _MASK
+        x ^= x >> 31
+        return (x >> 11) * _TO_UNIT
 
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._gens.get(name)
