@@ -104,16 +104,17 @@ class Detection:
             Ids of the new cases, in detection-time order.
         """
         m = self.model
-        v = m.violations
+        v = m.violations.cols
         self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
         w = self.watch
-        w = w[(v["case"][w] < 0) & v.is_open(w)]
+        w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
         tomorrow = day + 1.0
         ends = (end_t < tomorrow) & (end_t <= det_t)
         due = (det_t < tomorrow) & ~ends
-        m.end_violations(w[ends], end_t[ends])
-        self.watch = w[~ends & ~due]
+        if ends.any():
+            m.end_violations(w[ends], end_t[ends])
+        self.watch = w[~(ends | due)]
         ids = w[due]
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
