@@ -54,11 +54,11 @@ class Detection:
         vis = m.catalog.visibility[matters]
         rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
         patrol = self.patrol_intensity[grids] / 8.0
-        return np.column_stack([
-            det.complaint_rate * vis * self.complaint_factor[grids],
-            det.patrol_rate * vis * patrol * rho,
-            det.platform_rate * vis,
-        ])
+        h = np.empty((vis.shape[0], 3))
+        h[:, 0] = det.complaint_rate * vis * self.complaint_factor[grids]
+        h[:, 1] = det.patrol_rate * vis * patrol * rho
+        h[:, 2] = det.platform_rate * vis
+        return h
 
     def schedule(self, ids: np.ndarray, hashed: np.ndarray | None = None) -> None:
         """Draw detection time, channel and self-correction time of new violations.
@@ -79,10 +79,10 @@ class Detection:
         total = h.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             delay = np.where(total > 0, -np.log1p(-u[:, 0]) / total, np.inf)
-            share = np.cumsum(h, axis=1) / total[:, None]
+            share = h.cumsum(axis=1) / total[:, None]
         detect_at = onset + delay
         v["detect_at"][ids] = detect_at
-        v["channel"][ids] = (u[:, 1, None] > share).sum(axis=1).clip(0, 2)
+        v["channel"][ids] = np.minimum((u[:, 1, None] > share).sum(axis=1), 2)
         rate = m.config.compliance.self_correction_rate_per_year / 365.0
         self_end_at = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
         v["self_end_at"][ids] = self_end_at
