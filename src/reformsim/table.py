@@ -43,10 +43,11 @@ class Table:
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The live column (a view over the filled rows)."""
-        view = self._views.get(name)
-        if view is None:
+        try:
+            return self._views[name]
+        except KeyError:
             view = self._views[name] = self.cols[name][: self.n]
-        return view
+            return view
 
     def _reserve(self, extra: int) -> None:
         cap = next(iter(self.cols.values())).shape[0]
