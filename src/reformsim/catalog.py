@@ -12,6 +12,7 @@ column.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,14 +72,50 @@ class Catalog:
         return int(self.domain.shape[0])
 
     def sample_matters(self, domains: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Pick one matter per violation given its domain and a uniform draw ``u``."""
-        out = np.empty(domains.shape[0], dtype=np.int64)
-        for d, (ids, cum) in enumerate(zip(self.domain_matters, self.domain_cum, strict=True)):
-            mask = domains == d
-            if mask.any():
-                pos = np.searchsorted(cum, u[mask], side="right")
-                out[mask] = ids[np.minimum(pos, len(ids) - 1)]
-        return out
+        """Pick one matter per violation given its domain and a uniform draw ``u``.
+
+        The matter is the first of its domain whose cumulative weight exceeds ``u`` (the last
+        one if none does): one :func:`numpy.searchsorted` over all domains at once, see
+        :attr:`_sampling_keys`.
+        """
+        keys, ids, last = self._sampling_keys
+        query = np.empty(domains.shape[0], dtype=np.complex128)
+        query.real = domains
+        query.imag = u
+        pos = np.searchsorted(keys, query, side="right")
+        if self._empty_domains:
+            hit = np.isin(domains, self._empty_domains)
+            if hit.any():
+                raise ValueError(f"domains: expected domains with matters, got {domains[hit][:5]}")
+        return ids[np.minimum(pos, last[domains])]
+
+    @cached_property
+    def _sampling_keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lookup table of :meth:`sample_matters`: ``(keys, ids, last)``.
+
+        ``keys`` holds ``domain + 1j * cumulative weight`` of every matter, domain by domain;
+        numpy orders complex numbers by real then imaginary part, so a query
+        ``domain + 1j * u`` lands inside its own domain's block, exactly where
+        ``searchsorted(cum, u, side="right")`` on that domain alone would put it (no arithmetic
+        on ``u``, hence the same matter to the last bit). ``ids`` are the matters in the same
+        order and ``last[d]`` is the position of domain ``d``'s last matter.
+        """
+        parts = []
+        for d, cum in enumerate(self.domain_cum):
+            block = np.empty(len(cum), dtype=np.complex128)
+            block.real = d
+            block.imag = cum
+            parts.append(block)
+        keys = np.concatenate(parts) if parts else np.zeros(0, dtype=np.complex128)
+        ids = (np.concatenate(self.domain_matters) if self.domain_matters
+               else np.zeros(0, dtype=np.int64)).astype(np.int64)
+        last = np.cumsum([len(m) for m in self.domain_matters], dtype=np.int64) - 1
+        return keys, ids, last
+
+    @cached_property
+    def _empty_domains(self) -> list[int]:
+        """Domains without matters (a violation there cannot pick a matter)."""
+        return [d for d, m in enumerate(self.domain_matters) if len(m) == 0]
 
 
 def _split_counts(total: int, weights: np.ndarray) -> np.ndarray:

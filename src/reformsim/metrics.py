@@ -91,7 +91,7 @@ class Recorder:
         """Record today's state."""
         m = self.model
         ent = m.enterprises
-        open_pairs = int((ent.violation >= 0).sum())
+        open_pairs = int(m.violating_in_grid.sum())  # = (ent.violation >= 0).sum(), kept by model
         c = self.cols
         c["violations_open"][day] = open_pairs
         c["compliance_rate"][day] = 1.0 - open_pairs / ent.n_pairs if ent.n_pairs else 1.0

@@ -7,6 +7,7 @@ Build a model from a :class:`~reformsim.scenario.Scenario` and a seed, then ``ru
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import mesa
 import numpy as np
@@ -45,6 +46,9 @@ from reformsim.streams import SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY, Strea
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
+
+#: keyed slots drawn when a violation starts: its onset time and its matter
+_OPEN_SLOTS = np.array([SLOT_ONSET_TIME, SLOT_MATTER])
 
 
 class ReformModel(mesa.Model):
@@ -294,8 +298,8 @@ class ReformModel(mesa.Model):
     def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
         """Start violations on ``pairs`` today; schedule their detection."""
         ent = self.enterprises
-        slots = day * SLOTS_PER_DAY + np.array([SLOT_ONSET_TIME, SLOT_MATTER])
-        u = self.streams.keyed_uniform("keyed_violations", pairs[:, None], slots)
+        hashed = self.streams.keyed_hash("keyed_violations", pairs)[:, None]
+        u = self.streams.uniform_from_hash(hashed, day * SLOTS_PER_DAY + _OPEN_SLOTS)
         onset = day + u[:, 0]
         doms = ent.pair_dom[pairs]
         matters = self.catalog.sample_matters(doms, u[:, 1])
@@ -303,7 +307,7 @@ class ReformModel(mesa.Model):
                                      domain=doms, matter=matters, onset_at=onset)
         ent.violation[pairs] = ids
         self.violating_in_grid += np.bincount(self.pair_grid[pairs], minlength=self.pair_grid_n)
-        self.detection.schedule(ids)
+        self.detection.schedule(ids, hashed)
         return ids
 
     def end_violations(self, ids: np.ndarray, at: np.ndarray) -> None:
@@ -383,10 +387,26 @@ class ReformModel(mesa.Model):
 
     def joint_inspector(self, enterprise: int) -> WorkUnit:
         """Who carries out a joint visit: the area squad if the team works, else the lead department."""
+        return self.units[int(self._joint_inspector_unit[enterprise])]
+
+    def joint_inspectors(self, enterprises: np.ndarray) -> list[WorkUnit]:
+        """:meth:`joint_inspector` of several enterprises."""
+        units = self.units
+        return [units[u] for u in self._joint_inspector_unit[enterprises].tolist()]
+
+    @cached_property
+    def _joint_inspector_unit(self) -> np.ndarray:
+        """Index in :attr:`units` of each enterprise's joint inspector (fixed for the run)."""
+        ent = self.enterprises
         if self.team_authority.any():
-            return self.squads[int(self.territory.area_of_grid[self.enterprises.grid[enterprise]])]
-        first_pair = self.enterprises.pair_start[enterprise]
-        return self.departments[int(self.owner_dept[self.enterprises.pair_dom[first_pair]])]
+            area = self.territory.area_of_grid[ent.grid]
+            return np.array([self.squads[a].index for a in range(len(self.squads))],
+                            dtype=np.int64)[area]
+        if ent.n_pairs == 0:
+            return np.zeros(ent.n, dtype=np.int64)
+        first_pair = np.minimum(ent.pair_start[:-1], ent.n_pairs - 1)
+        lead = self.owner_dept[ent.pair_dom[first_pair]]
+        return np.array([d.index for d in self.departments], dtype=np.int64)[lead]
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""

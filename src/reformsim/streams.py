@@ -45,6 +45,8 @@ SLOT_ACCEPT = 10  # + referral hop (hops are capped at 50)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
 _MASK = (1 << 64) - 1
@@ -61,12 +63,26 @@ def _mix64_int(x: int) -> int:
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic), in place.
+
+    ``x`` must be a writable uint64 array with at least one dimension; it is overwritten and
+    returned. One temporary of ``x``'s size is allocated.
+    """
+    t = np.right_shift(x, _S30)
+    np.bitwise_xor(x, t, out=x)
+    np.multiply(x, _M1, out=x)
+    np.right_shift(x, _S27, out=t)
+    np.bitwise_xor(x, t, out=x)
+    np.multiply(x, _M2, out=x)
+    np.right_shift(x, _S31, out=t)
+    np.bitwise_xor(x, t, out=x)
+    return x
+
+
+def _uint64_copy(x: np.ndarray | int) -> np.ndarray:
+    """``x`` as a new uint64 array (wrapping) with at least one dimension."""
+    out = np.asarray(x).astype(np.uint64)
+    return out.reshape(1) if out.ndim == 0 else out
 
 
 def _name_key(name: str) -> int:
@@ -91,6 +107,7 @@ class Streams:
         self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._gens: dict[str, np.random.Generator] = {}
         self._keys: dict[str, np.uint64] = {}
+        self._int_keys: dict[str, int] = {}
 
     def seed_sequence(self, name: str) -> np.random.SeedSequence:
         """The child seed sequence of stream ``name``."""
@@ -109,25 +126,64 @@ class Streams:
             Non-negative integer arrays (broadcast together), e.g. an exposure pair and
             ``onset_day * 64 + k``. Equal keys give equal numbers in every run with this seed.
         """
+        u = self.uniform_from_hash(self.keyed_hash(name, entity), slot)
+        return u[0] if np.ndim(entity) == 0 and np.ndim(slot) == 0 else u
+
+    def keyed_hash(self, name: str, entity: np.ndarray) -> np.ndarray:
+        """Hash ``entity`` with the stream key: the slot-independent half of :meth:`keyed_uniform`.
+
+        Pass it to :meth:`uniform_from_hash` to draw several slots of the same entities without
+        hashing them again: ``uniform_from_hash(keyed_hash(name, e), s)`` equals
+        ``keyed_uniform(name, e, s)`` bit for bit.
+
+        Returns
+        -------
+        ndarray of uint64
+            A new array of ``entity``'s shape (at least one dimension).
+        """
         key = self._keys.get(name)
         if key is None:
             key = self.seed_sequence(name).generate_state(1, np.uint64)[0]
             self._keys[name] = key
-        e = np.asarray(entity).astype(np.uint64)
-        s = np.asarray(slot).astype(np.uint64)
-        with np.errstate(over="ignore"):
-            x = _mix64(_mix64(e * _GOLDEN + key) ^ (s * _M2 + _GOLDEN))
-        return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        h = _uint64_copy(entity)
+        np.multiply(h, _GOLDEN, out=h)
+        np.add(h, key, out=h)
+        return _mix64(h)
+
+    @staticmethod
+    def uniform_from_hash(hashed: np.ndarray, slot: np.ndarray | int) -> np.ndarray:
+        """Uniforms in [0, 1) from :meth:`keyed_hash` values and ``slot`` (broadcast together)."""
+        if isinstance(slot, int | np.integer):
+            s = np.uint64((int(slot) * _M2_I + _GOLDEN_I) & _MASK)
+        else:
+            s = _uint64_copy(slot)
+            np.multiply(s, _M2, out=s)
+            np.add(s, _GOLDEN, out=s)
+        x = _mix64(np.bitwise_xor(hashed, s))
+        np.right_shift(x, _S11, out=x)
+        u = x.astype(np.float64)
+        u *= _TO_UNIT
+        return u
 
     def keyed_uniform_scalar(self, name: str, entity: int, slot: int) -> float:
         """:meth:`keyed_uniform` for one key, in pure Python (same value, ~10x faster)."""
-        key = self._keys.get(name)
+        key = self._int_keys.get(name)
         if key is None:
-            self.keyed_uniform(name, np.zeros(1, np.int64), 0)
-            key = self._keys[name]
-        x = _mix64_int((int(entity) * _GOLDEN_I + int(key)) & _MASK)
-        x = _mix64_int(x ^ ((int(slot) * _M2_I + _GOLDEN_I) & _MASK))
-        return (x >> 11) * (1.0 / 9007199254740992.0)
+            self.keyed_hash(name, np.zeros(1, np.int64))
+            key = self._int_keys[name] = int(self._keys[name])
+        x = (int(entity) * _GOLDEN_I + key) & _MASK
+        x ^= x >> 30  # SplitMix64 finaliser, as in _mix64_int (inlined: this is a hot path)
+        x = (x * _M1_I) & _MASK
+        x ^= x >> 27
+        x = (x * _M2_I) & _MASK
+        x ^= x >> 31
+        x ^= (int(slot) * _M2_I + _GOLDEN_I) & _MASK
+        x ^= x >> 30
+        x = (x * _M1_I) & _MASK
+        x ^= x >> 27
+        x = (x * _M2_I) & _MASK
+        x ^= x >> 31
+        return (x >> 11) * _TO_UNIT
 
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._gens.get(name)

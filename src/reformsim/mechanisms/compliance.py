@@ -73,6 +73,44 @@ class WeightTable:
         return out
 
 
+_SCALAR_DRAWS_UP_TO = 8
+
+
+def sample_distinct(rng: np.random.Generator, n: int, k: int) -> list[int]:
+    """``k`` distinct integers in ``[0, n)``: the set ``rng.choice(n, k, replace=False)`` gives.
+
+    NumPy's ``Generator.choice(n, k, replace=False, shuffle=False)`` uses Floyd's algorithm
+    (Bentley & Floyd 1987) whenever ``n <= 10_000`` or ``k <= n // 20``: for ``j = n-k .. n-1``
+    draw ``t`` uniform on ``[0, j]`` and take ``t``, or ``j`` if ``t`` was taken already. Those
+    draws are exactly ``rng.integers(0, j, endpoint=True)`` for ``j`` in turn, so this
+    function makes the same draws and returns the same set (in the same order) at a fraction
+    of ``choice``'s overhead; other cases call ``choice`` itself.
+
+    Parameters
+    ----------
+    rng
+        The generator to draw from (its state advances exactly as ``choice`` would advance it).
+    n, k
+        Population size and sample size, ``1 <= k <= n``.
+    """
+    if n > 10_000 and k > n // 20:
+        return rng.choice(n, size=k, replace=False, shuffle=False).tolist()
+    tops = range(n - k, n)
+    if k <= _SCALAR_DRAWS_UP_TO:  # scalar calls are cheaper than one broadcast call here
+        draws = [int(rng.integers(0, j, endpoint=True)) for j in tops]
+    else:
+        draws = rng.integers(0, np.arange(n - k, n), endpoint=True).tolist()
+    if len(set(draws)) == k:  # no repeated draw, so Floyd's rule never substitutes ``j``
+        return draws
+    taken: set[int] = set()
+    out = []
+    for t, j in zip(draws, tops, strict=True):
+        pick = j if t in taken else t
+        taken.add(pick)
+        out.append(pick)
+    return out
+
+
 class Compliance:
     """Daily violation onsets by thinning (Lewis & Shedler 1979).
 
@@ -102,6 +140,12 @@ class Compliance:
         self.bound = np.minimum(base * self.domain_weight / 365.0, 1.0)
         self.classes = [(np.flatnonzero(self.bound == b), float(b))
                         for b in np.unique(self.bound) if b > 0]
+        #: the classes' members end to end, and each class's (start, size, bound) in it
+        self._members = (np.concatenate([c for c, _ in self.classes]) if self.classes
+                         else np.zeros(0, dtype=np.int64))
+        starts = np.cumsum([0] + [len(c) for c, _ in self.classes]).tolist()
+        self._class_slices = [(start, len(c), b)
+                              for start, (c, b) in zip(starts[:-1], self.classes, strict=True)]
 
     def onset_probability(self, pairs: np.ndarray | None = None) -> np.ndarray:
         """Daily probability that each pair (all pairs by default) starts a violation.
@@ -131,14 +175,18 @@ class Compliance:
         return p
 
     def candidates(self) -> np.ndarray:
-        """Today's candidate pairs: each pair with probability ``P_max`` (sorted)."""
+        """Today's candidate pairs: each pair with probability ``P_max`` (sorted).
+
+        Per class: a binomial count ``k``, then ``k`` distinct members drawn as
+        ``rng.choice(size, k, replace=False, shuffle=False)`` would (see :func:`sample_distinct`).
+        """
         rng = self.model.streams["violations"]
-        out = []
-        for members, b in self.classes:
-            k = int(rng.binomial(len(members), b))
+        picked: list[int] = []
+        for start, size, b in self._class_slices:
+            k = int(rng.binomial(size, b))
             if k:
-                out.append(members[rng.choice(len(members), size=k, replace=False, shuffle=False)])
-        return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+                picked.extend(start + i for i in sample_distinct(rng, size, k))
+        return np.sort(self._members[picked]) if picked else np.zeros(0, dtype=np.int64)
 
     def step(self, day: int) -> None:
         """Draw today's onsets and register the new violations."""

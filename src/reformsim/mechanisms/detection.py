@@ -54,32 +54,40 @@ class Detection:
         vis = m.catalog.visibility[matters]
         rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
         patrol = self.patrol_intensity[grids] / 8.0
-        return np.column_stack([
-            det.complaint_rate * vis * self.complaint_factor[grids],
-            det.patrol_rate * vis * patrol * rho,
-            det.platform_rate * vis,
-        ])
+        h = np.empty((vis.shape[0], 3))
+        h[:, 0] = det.complaint_rate * vis * self.complaint_factor[grids]
+        h[:, 1] = det.patrol_rate * vis * patrol * rho
+        h[:, 2] = det.platform_rate * vis
+        return h
 
-    def schedule(self, ids: np.ndarray) -> None:
-        """Draw detection time, channel and self-correction time of new violations."""
+    def schedule(self, ids: np.ndarray, hashed: np.ndarray | None = None) -> None:
+        """Draw detection time, channel and self-correction time of new violations.
+
+        ``hashed`` may pass ``keyed_hash("keyed_violations", pairs)[:, None]`` of the
+        violations' pairs when the caller has it already (same numbers, less work).
+        """
         m = self.model
-        v = m.violations
+        v = m.violations.cols
         pairs = v["pair"][ids]
         onset = v["onset_at"][ids]
+        if hashed is None:
+            hashed = m.streams.keyed_hash("keyed_violations", pairs)[:, None]
         slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
-        u = m.streams.keyed_uniform("keyed_violations", pairs[:, None], slot[:, None] + self._slots)
+        u = m.streams.uniform_from_hash(hashed, slot[:, None] + self._slots)
         grids = m.enterprises.grid[v["enterprise"][ids]]
         h = self.hazards(grids, v["matter"][ids])
         total = h.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             delay = np.where(total > 0, -np.log1p(-u[:, 0]) / total, np.inf)
-            share = np.cumsum(h, axis=1) / total[:, None]
-        v["detect_at"][ids] = onset + delay
-        v["channel"][ids] = (u[:, 1, None] > share).sum(axis=1).clip(0, 2)
+            share = h.cumsum(axis=1) / total[:, None]
+        detect_at = onset + delay
+        v["detect_at"][ids] = detect_at
+        v["channel"][ids] = np.minimum((u[:, 1, None] > share).sum(axis=1), 2)
         rate = m.config.compliance.self_correction_rate_per_year / 365.0
-        v["self_end_at"][ids] = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        self_end_at = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        v["self_end_at"][ids] = self_end_at
         horizon = m.config.run.days
-        soon = (v["detect_at"][ids] < horizon) | (v["self_end_at"][ids] < horizon)
+        soon = (detect_at < horizon) | (self_end_at < horizon)
         self.watch = np.concatenate([self.watch, ids[soon]])
 
     _slots = np.array([SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END])
@@ -96,16 +104,17 @@ class Detection:
             Ids of the new cases, in detection-time order.
         """
         m = self.model
-        v = m.violations
+        v = m.violations.cols
         self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
         w = self.watch
-        w = w[(v["case"][w] < 0) & v.is_open(w)]
+        w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
         tomorrow = day + 1.0
         ends = (end_t < tomorrow) & (end_t <= det_t)
         due = (det_t < tomorrow) & ~ends
-        m.end_violations(w[ends], end_t[ends])
-        self.watch = w[~ends & ~due]
+        if ends.any():
+            m.end_violations(w[ends], end_t[ends])
+        self.watch = w[~(ends | due)]
         ids = w[due]
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)

@@ -69,22 +69,53 @@ class InspectionPlanning:
         #: planned visits not made in the window because the firm reached its yearly cap
         self.capped = 0
         self.year = 0
+        #: cache of :meth:`daily_rate`: the colours it was computed for, per firm, per pair
+        self._rate_colour: np.ndarray | None = None
+        self._rate: np.ndarray = np.zeros(0)
+        self._pair_rate: np.ndarray | None = None
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
+        return self._rate_table()[self.model.enterprises.colour]
+
+    def _rate_table(self, divisor: float = 1.0) -> np.ndarray:
+        """Rate per colour (green, yellow, black) divided by ``divisor``.
+
+        The random share is spread by the mean targeted rate over all firms, so the table depends
+        on the colour counts; indexing it by colour equals computing the rate firm by firm.
+        """
         m = self.model
         spec = m.config.inspection
         n = m.enterprises.n
+        by_colour = np.zeros(3)
         if m.config.levers.three_colour:
-            by_colour = np.zeros(3)
             by_colour[GREEN] = spec.rate_per_year["green"]
             by_colour[YELLOW] = spec.rate_per_year["yellow"]
             by_colour[BLACK] = spec.rate_per_year["black"]
-            targeted = by_colour[m.enterprises.colour]
+            mean = by_colour[m.enterprises.colour].mean() if n else 0.0
         else:
-            targeted = np.full(n, spec.uniform_rate_per_year)
-        mean = targeted.mean() if n else 0.0
-        return (1.0 - spec.random_share) * targeted + spec.random_share * mean
+            by_colour[:] = spec.uniform_rate_per_year
+            mean = np.full(n, spec.uniform_rate_per_year).mean() if n else 0.0
+        return ((1.0 - spec.random_share) * by_colour + spec.random_share * mean) / divisor
+
+    def daily_rate(self) -> np.ndarray:
+        """Visit probability per firm today (recomputed only when colours have changed)."""
+        m = self.model
+        colour = m.enterprises.colour
+        seen = self._rate_colour
+        if seen is None or not (seen is colour or np.array_equal(seen, colour)):
+            self._rate = self._rate_table(365.0 * m.calendar.week / 7.0)[colour]
+            self._pair_rate = None
+            # without colour targeting the rate does not depend on colours: keep it for good
+            self._rate_colour = colour.copy() if m.config.levers.three_colour else colour
+        return self._rate
+
+    def pair_rate(self) -> np.ndarray:
+        """:meth:`daily_rate` of each exposure pair's firm."""
+        rate = self.daily_rate()
+        if self._pair_rate is None:
+            self._pair_rate = rate[self.model.enterprises.pair_ent]
+        return self._pair_rate
 
     def step(self, day: int) -> None:
         """Queue today's visits (working days only)."""
@@ -95,23 +126,38 @@ class InspectionPlanning:
             ent.planned_this_year[:] = 0
         if not m.calendar.is_working(day) or ent.n == 0:
             return
-        per_day = self.yearly_rate() / (365.0 * m.calendar.week / 7.0)
         rng = m.streams["inspection_planning"]
         start = m.calendar.window(day)[0]
         if m.config.levers.joint_inspection:
-            chosen = np.flatnonzero(rng.random(ent.n) < per_day)
-            chosen = chosen[self.within_cap(chosen, day)]
-            grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
-            first_dom = ent.pair_dom[ent.pair_start[chosen]].tolist()
-            for e, g, nd, d in zip(chosen.tolist(), grids, n_depts, first_dom, strict=True):
-                task = InspectionTask(e, g, ent.pairs_of(e), start, nd, d)
-                m.joint_inspector(e).push_inspection(start, task)
+            self._plan_joint(rng, start, day)
+        else:
+            self._plan_by_department(rng, start, day)
+
+    def _plan_joint(self, rng: np.random.Generator, start: float, day: int) -> None:
+        """One visit per chosen firm, checking all its pairs (综合查一次)."""
+        m = self.model
+        ent = m.enterprises
+        chosen = np.flatnonzero(rng.random(ent.n) < self.daily_rate())
+        chosen = chosen[self.within_cap(chosen, day)]
+        if chosen.size == 0:
             return
-        pair_dept = m.owner_dept[ent.pair_dom]
-        hit = np.flatnonzero(rng.random(ent.n_pairs) < per_day[ent.pair_ent])
+        grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
+        lo, hi = ent.pair_start[chosen].tolist(), ent.pair_start[chosen + 1].tolist()
+        first_dom = ent.pair_dom[ent.pair_start[chosen]].tolist()
+        units = m.joint_inspectors(chosen)
+        for e, g, a, b, nd, d, unit in zip(chosen.tolist(), grids, lo, hi, n_depts, first_dom,
+                                           units, strict=True):
+            unit.push_inspection(start, InspectionTask(e, g, np.arange(a, b), start, nd, d))
+
+    def _plan_by_department(self, rng: np.random.Generator, start: float, day: int) -> None:
+        """Each department visits firms for its own domains; one visit per firm and department."""
+        m = self.model
+        ent = m.enterprises
+        hit = np.flatnonzero(rng.random(ent.n_pairs) < self.pair_rate())
         if hit.size == 0:
             return
-        key = ent.pair_ent[hit] * len(m.departments) + pair_dept[hit]
+        pair_dept = m.owner_dept[ent.pair_dom[hit]]
+        key = ent.pair_ent[hit] * len(m.departments) + pair_dept
         order = np.argsort(key, kind="stable")
         uniq, counts = np.unique(key[order], return_counts=True)
         sorted_hits = hit[order]
