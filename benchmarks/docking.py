@@ -69,10 +69,22 @@ IMPLEMENTATIONS = ("reformsim", "reference")
 
 # --------------------------------------------------------------------------- scenarios
 
+#: Mechanisms the plain-Mesa reference does not implement (issue 6: summons and support requests,
+#: task switching, handling errors, trust, training, power-list review) are switched off, so that
+#: docking compares the same rules: compliance, detection, routing, inspection and casework.
+NOT_IN_REFERENCE: dict[str, Any] = {
+    "levers": {"whistle_summons": False, "training_hours_per_month": 0.0,
+               "exchange_sessions_per_year": 0.0, "power_review_period_days": 0},
+    "casework": {"switch_cost": 0.0, "error_rate_at_zero_skill": 0.0},
+    "coordination": {"technical_share": 0.0},
+    "trust": {"weight": 0.0},
+}
+
 
 def reduced_scenario(path: str | Path, n_enterprises: int, n_residents: int, days: int,
                      warmup_days: int | None = None) -> Scenario:
-    """A shipped scenario scaled down in proportion to ``n_enterprises``.
+    """A shipped scenario scaled down in proportion to ``n_enterprises``, with the mechanisms the
+    reference lacks switched off (:data:`NOT_IN_REFERENCE`).
 
     Grids, grid workers, street staff and seconded officers scale with the number of enterprises
     (as ``tests/conftest.py`` shrinks N Street, but for every department); retained officers are
@@ -101,7 +113,8 @@ def reduced_scenario(path: str | Path, n_enterprises: int, n_residents: int, day
             "retained_officers": {k: max(1, round(v * f)) for k, v in st.retained_officers.items()},
         },
     }
-    return scenario_from_dict(deep_merge(data, override), source=str(path))
+    data = deep_merge(deep_merge(data, NOT_IN_REFERENCE), override)
+    return scenario_from_dict(data, source=str(path))
 
 
 # --------------------------------------------------------------------------- runs

@@ -375,9 +375,9 @@ class ReformModel(mesa.Model):
 
         A squad summons the owning department when whistle-summons is on (M10).
         """
-        matter = int(self.cases["matter"][cid])
+        matter = int(self.cases.cols["matter"][cid])
         if self.team_authority[matter]:
-            squad = self.squads[int(self.cases["area"][cid])]
+            squad = self.squads[int(self.cases.cols["area"][cid])]
             lv = self.config.levers
             ready = (at + lv.dispatch_latency_hours / 24.0 if lv.unified_dispatch
                      else self.calendar.add_work_days(at, lv.transfer_delay_days))
@@ -410,14 +410,14 @@ class ReformModel(mesa.Model):
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""
-        r = int(self.cases["complainant"][cid])
+        r = int(self.cases.cols["complainant"][cid])
         if r < 0:
             return
         sat = self.config.satisfaction
         if on_scene is None:
             score = 0.0
         else:
-            days = on_scene - float(self.cases["detected_at"][cid])
+            days = on_scene - float(self.cases.cols["detected_at"][cid])
             score = math.exp(-days / sat.response_scale_days)
         s = self.residents.satisfaction
         s[r] += sat.learning_weight * (score - s[r])

@@ -42,7 +42,7 @@ class Routing:
         """Route street-side detections (complaints, patrol, platform)."""
         m = self.model
         lv = m.config.levers
-        cases = m.cases
+        cases = m.cases.cols
         report = m.config.detection.report_latency_hours / 24.0
         for cid in case_ids:
             matter = int(cases["matter"][cid])
@@ -61,7 +61,7 @@ class Routing:
         """Refer a case along departments until one accepts or it is orphaned."""
         m = self.model
         r = m.config.routing
-        cases = m.cases
+        cases = m.cases.cols
         matter = int(cases["matter"][cid])
         owner = int(m.owner_dept[int(cases["domain"][cid])])
         alt = int(m.catalog.alt_owner[matter])

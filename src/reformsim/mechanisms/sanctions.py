@@ -46,10 +46,10 @@ class Sanctions:
         """Choose the sanction for a handled case and schedule its deadline check."""
         m = self.model
         sp = m.config.sanctions
-        cases = m.cases
+        cases = m.cases.cols
         ent = m.enterprises
         vid = int(cases["violation_id"][cid])
-        pair = int(m.violations["pair"][vid])
+        pair = int(m.violations.cols["pair"][vid])
         e = int(cases["enterprise"][cid])
         severity = float(m.catalog.severity[int(cases["matter"][cid])])
         first = ent.offences[pair] == 0
@@ -84,7 +84,7 @@ class Sanctions:
     def step(self, day: int) -> None:
         """End today's rectified violations; check deadlines: colours, escalation, follow-ups."""
         m = self.model
-        cases = m.cases
+        cases = m.cases.cols
         ent = m.enterprises
         done = self.rectifications.pop(day, [])
         if done:

@@ -60,7 +60,11 @@ class Training:
         self.domain_complexity = np.bincount(cat.domain, weights=cat.weight * cat.complexity,
                                              minlength=n_dom)
         self.trainees: list[Officer] = [o for s in model.squads for o in s.officers]
-        self._home = np.array([o.home_domain for o in self.trainees], dtype=np.int64)
+        home = np.array([o.home_domain for o in self.trainees], dtype=np.int64)
+        weight = np.tile(self.case_mix, (len(self.trainees), 1))
+        weight[np.flatnonzero(home >= 0), home[home >= 0]] = 0.0  # outside the home domain only
+        #: per squad officer and domain, the weight in the speed ratio (sums to 1)
+        self.ratio_weight = weight / weight.sum() if weight.sum() > 0 else weight
 
     def _case_mix(self) -> np.ndarray:
         """Expected share of cases per domain: violation weight × exposure pairs."""
@@ -91,15 +95,11 @@ class Training:
         The case-mix-weighted speed of squad officers relative to specialists, outside their home
         domain.
         """
-        if not self.trainees:
+        if not self.trainees or not self.ratio_weight.any():
             return float("nan")
         cw = self.model.config.casework
-        skills = np.vstack([o.skills for o in self.trainees])
-        c = self.domain_complexity[None, :]
-        ratio = (c + cw.handling_hours) / (
-            c * (1.0 + cw.kappa_complex * (1.0 - skills)) + cw.handling_hours)
-        weight = np.broadcast_to(self.case_mix, ratio.shape).copy()
-        has_home = self._home >= 0
-        weight[np.flatnonzero(has_home), self._home[has_home]] = 0.0
-        total = weight.sum()
-        return float((ratio * weight).sum() / total) if total > 0 else float("nan")
+        skills = np.concatenate([sq.skill_matrix for sq in self.model.squads if sq.officers])
+        c = self.domain_complexity
+        h = cw.handling_hours
+        ratio = (c + h) / (c * (1.0 + cw.kappa_complex * (1.0 - skills)) + h)
+        return float((ratio * self.ratio_weight).sum())
