@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
+	rm -rf out/demo  # a fresh demo each time (an older model version's results would not match)
 	$(PY) -m reformsim demo --out out/demo
 
 test: $(STAMP)
