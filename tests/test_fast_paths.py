@@ -5,21 +5,37 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reformsim.mechanisms.compliance import sample_distinct
+from reformsim.mechanisms.compliance import CandidateCalendar
 from reformsim.model import ReformModel
 from reformsim.streams import Streams
 
 
-@pytest.mark.parametrize("n", [1, 2, 7, 604, 3576, 10_000, 10_001, 25_000])
-def test_sample_distinct_equals_choice(n: int) -> None:
-    for seed in range(40):
-        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
-        sizes = np.random.default_rng(seed + 1000).integers(1, n + 1, 6)
-        for k in [*sizes.tolist(), 1, min(n, 3), min(n, 12), n // 20 or 1, n // 20 + 1, n]:
-            k = max(1, min(k, n))
-            expected = a.choice(n, size=k, replace=False, shuffle=False).tolist()
-            assert sample_distinct(b, n, k) == expected
-            assert a.bit_generator.state == b.bit_generator.state
+def test_candidate_calendar_is_a_bernoulli_process_per_pair() -> None:
+    """Each pair is a candidate on a day with probability ``bound`` (4-sigma binomial band per
+    bound class), at most once a day, sorted; bound 1 every day, bound 0 never."""
+    bound = np.repeat([0.0, 0.002, 0.02, 0.3, 1.0], 400)
+    cal = CandidateCalendar(bound, np.random.default_rng(5), block_days=100)
+    days = 730
+    counts = np.zeros(bound.size, dtype=np.int64)
+    for d in range(days):
+        c = cal.on(d)
+        assert (np.diff(c) > 0).all()
+        counts[c] += 1
+    for b in np.unique(bound):
+        n = days * (bound == b).sum()
+        got = counts[bound == b].sum()
+        assert abs(got - n * b) <= 4 * np.sqrt(n * b * (1 - b)) + 1e-9, (b, got, n * b)
+    assert (counts[bound == 1.0] == days).all()
+    assert (counts[bound == 0.0] == 0).all()
+
+
+def test_candidate_calendar_does_not_depend_on_the_run_length() -> None:
+    bound = np.full(300, 0.05)
+    short = CandidateCalendar(bound, np.random.default_rng(9))
+    long = CandidateCalendar(bound, np.random.default_rng(9))
+    first = [short.on(d).tolist() for d in range(200)]
+    assert first == [long.on(d).tolist() for d in range(200)]
+    assert [long.on(d).size for d in range(200, 900)]  # later blocks follow on
 
 
 def test_keyed_hash_then_slots_equals_keyed_uniform() -> None:

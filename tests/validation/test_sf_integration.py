@@ -130,7 +130,7 @@ def test_sf19_unified_dispatch_raises_resolution_and_satisfaction() -> None:
     """
     off = tiny(INTEGRATED, {"name": "no dispatch", "levers": {"unified_dispatch": False}})
     on = tiny(INTEGRATED, {"name": "dispatch"})
-    cmp = paired([off, on], replicates=4)
+    cmp = paired([off, on], replicates=8)
     assert_above(cmp, "closure_rate")
     assert_above(cmp, "resident_satisfaction")
     assert_below(cmp, "response_time_mean_days")

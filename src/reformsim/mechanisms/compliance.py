@@ -73,42 +73,59 @@ class WeightTable:
         return out
 
 
-_SCALAR_DRAWS_UP_TO = 8
+class CandidateCalendar:
+    """Days on which each exposure pair is an onset candidate: a Bernoulli process per pair.
 
-
-def sample_distinct(rng: np.random.Generator, n: int, k: int) -> list[int]:
-    """``k`` distinct integers in ``[0, n)``: the set ``rng.choice(n, k, replace=False)`` gives.
-
-    NumPy's ``Generator.choice(n, k, replace=False, shuffle=False)`` uses Floyd's algorithm
-    (Bentley & Floyd 1987) whenever ``n <= 10_000`` or ``k <= n // 20``: for ``j = n-k .. n-1``
-    draw ``t`` uniform on ``[0, j]`` and take ``t``, or ``j`` if ``t`` was taken already. Those
-    draws are exactly ``rng.integers(0, j, endpoint=True)`` for ``j`` in turn, so this
-    function makes the same draws and returns the same set (in the same order) at a fraction
-    of ``choice``'s overhead; other cases call ``choice`` itself.
+    Pair ``i`` is a candidate on each day independently with probability ``bound[i]``, so the
+    gaps between its candidate days are geometric (Lewis & Shedler 1979 thinning needs exactly
+    this). The gaps are drawn vectorised for all pairs, one block of ``block_days`` days at a
+    time (each pair's next candidate day carries over to the next block), so a day's candidates
+    are a slice of a sorted table. Block boundaries are fixed multiples of ``block_days``: the
+    draws do not depend on the run length, levers or state, which keeps common random numbers.
 
     Parameters
     ----------
+    bound
+        Per pair, the daily candidate probability ``P_max`` in [0, 1].
     rng
-        The generator to draw from (its state advances exactly as ``choice`` would advance it).
-    n, k
-        Population size and sample size, ``1 <= k <= n``.
+        The ``violations`` stream.
+    block_days
+        Days scheduled per block.
     """
-    if n > 10_000 and k > n // 20:
-        return rng.choice(n, size=k, replace=False, shuffle=False).tolist()
-    tops = range(n - k, n)
-    if k <= _SCALAR_DRAWS_UP_TO:  # scalar calls are cheaper than one broadcast call here
-        draws = [int(rng.integers(0, j, endpoint=True)) for j in tops]
-    else:
-        draws = rng.integers(0, np.arange(n - k, n), endpoint=True).tolist()
-    if len(set(draws)) == k:  # no repeated draw, so Floyd's rule never substitutes ``j``
-        return draws
-    taken: set[int] = set()
-    out = []
-    for t, j in zip(draws, tops, strict=True):
-        pick = j if t in taken else t
-        taken.add(pick)
-        out.append(pick)
-    return out
+
+    def __init__(self, bound: np.ndarray, rng: np.random.Generator, block_days: int = 365) -> None:
+        self.rng = rng
+        self.block_days = block_days
+        self.pairs = np.flatnonzero(bound > 0)
+        self.p = bound[self.pairs]
+        #: each active pair's next candidate day (day 0 counts as the first trial)
+        self.next_day = rng.geometric(self.p) - 1 if self.pairs.size else np.zeros(0, np.int64)
+        self.horizon = 0
+        self.day_pairs: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.day_start: np.ndarray = np.zeros(1, dtype=np.int64)
+
+    def on(self, day: int) -> np.ndarray:
+        """Candidate pairs of ``day`` (sorted); days are asked in increasing order."""
+        while day >= self.horizon:
+            self._schedule_block()
+        k = day - (self.horizon - self.block_days)
+        return self.day_pairs[self.day_start[k]:self.day_start[k + 1]]
+
+    def _schedule_block(self) -> None:
+        lo, hi = self.horizon, self.horizon + self.block_days
+        days, pairs = [], []
+        due = np.flatnonzero(self.next_day < hi)
+        while due.size:
+            days.append(self.next_day[due])
+            pairs.append(self.pairs[due])
+            self.next_day[due] += self.rng.geometric(self.p[due])
+            due = due[self.next_day[due] < hi]
+        day = np.concatenate(days) if days else np.zeros(0, dtype=np.int64)
+        pair = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((pair, day))
+        self.day_pairs = pair[order]
+        self.day_start = np.searchsorted(day[order], np.arange(lo, hi + 1))
+        self.horizon = hi
 
 
 class Compliance:
@@ -116,8 +133,8 @@ class Compliance:
 
     Each pair's daily onset probability ``P`` is bounded by a lever-independent ``P_max``
     (``r_max / 365 * w_d`` for deciding firms, the incompetent rate for incompetent ones). Every
-    day, candidate pairs are drawn at rate ``P_max`` per class of equal bound (binomial count, then
-    distinct pairs) from the ``violations`` stream, and a candidate that is not already violating
+    pair is a candidate on each day with probability ``P_max`` (:class:`CandidateCalendar`, drawn
+    from the ``violations`` stream), and a candidate that is not already violating
     starts a violation with probability ``P / P_max`` (a keyed uniform of the pair and day). The
     result has exactly the per-pair daily probability ``P``, the utility is evaluated only for a
     few candidates a day, and because the candidate draws do not depend on levers or state, two
@@ -138,14 +155,7 @@ class Compliance:
         base = np.where(deciding, cs.max_onset_rate_per_year,
                         np.where(self.pair_type == INCOMPETENT, cs.incompetent_rate_per_year, 0.0))
         self.bound = np.minimum(base * self.domain_weight / 365.0, 1.0)
-        self.classes = [(np.flatnonzero(self.bound == b), float(b))
-                        for b in np.unique(self.bound) if b > 0]
-        #: the classes' members end to end, and each class's (start, size, bound) in it
-        self._members = (np.concatenate([c for c, _ in self.classes]) if self.classes
-                         else np.zeros(0, dtype=np.int64))
-        starts = np.cumsum([0] + [len(c) for c, _ in self.classes]).tolist()
-        self._class_slices = [(start, len(c), b)
-                              for start, (c, b) in zip(starts[:-1], self.classes, strict=True)]
+        self.calendar = CandidateCalendar(self.bound, model.streams["violations"])
 
     def onset_probability(self, pairs: np.ndarray | None = None) -> np.ndarray:
         """Daily probability that each pair (all pairs by default) starts a violation.
@@ -174,24 +184,10 @@ class Compliance:
         p[ent.violation[idx] >= 0] = 0.0
         return p
 
-    def candidates(self) -> np.ndarray:
-        """Today's candidate pairs: each pair with probability ``P_max`` (sorted).
-
-        Per class: a binomial count ``k``, then ``k`` distinct members drawn as
-        ``rng.choice(size, k, replace=False, shuffle=False)`` would (see :func:`sample_distinct`).
-        """
-        rng = self.model.streams["violations"]
-        picked: list[int] = []
-        for start, size, b in self._class_slices:
-            k = int(rng.binomial(size, b))
-            if k:
-                picked.extend(start + i for i in sample_distinct(rng, size, k))
-        return np.sort(self._members[picked]) if picked else np.zeros(0, dtype=np.int64)
-
     def step(self, day: int) -> None:
         """Draw today's onsets and register the new violations."""
         m = self.model
-        cand = self.candidates()
+        cand = self.calendar.on(day)
         cand = cand[m.enterprises.violation[cand] < 0]
         if cand.size == 0:
             return
