@@ -44,7 +44,7 @@ def test_sf12_over_delegation_then_partial_recentralisation() -> None:
     closes on day 364, seeds 1-3. Asserted: the matters in the team's power fall at the review
     (paired interval over seeds: day 363 vs day 364, and constant before); the review moves
     matters (``power_review_moves`` > 0); the cut is partial: between 15 % and 60 % of the
-    team's matters go back in each seed. Model figures: 359-366 -> 219-227 matters (-38 to
+    team's matters go back in each seed. Model figures: 360-366 -> 219-245 matters (-33 to
     -40 %), no matter assigned. The size depends on case volume per matter: in the 1,000-firm
     test world a 150-day period takes back about 83 %, so the tiny world is not used here. The
     Zipf-tailed catalogue (an assumption) sets how many delegated matters see no case a year.
