@@ -8,12 +8,14 @@ the claimed side, so a test fails when the effect is absent or when the replicat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import reformsim
-from reformsim.experiment import RunOptions
+from reformsim.experiment import RunOptions, stats
 from reformsim.scenario import Scenario, deep_merge
 
 from ..conftest import small
@@ -69,4 +71,17 @@ def assert_above(cmp: pd.DataFrame, kpi: str, arm: str | None = None) -> pd.Seri
     assert r["diff_low"] > 0, (
         f"{kpi}: expected a paired increase, got diff {r['diff']:.4g} "
         f"[{r['diff_low']:.4g}, {r['diff_high']:.4g}] (base {r['base_mean']:.4g})")
+    return r
+
+
+def assert_increase(before: Sequence[float], after: Sequence[float],
+                    label: str) -> dict[str, float]:
+    """Assert ``after > before`` over paired replicates (same seed): the whole 95 % paired
+    t-interval of ``after - before`` is > 0. For comparisons inside runs (start vs end of a run,
+    one domain vs another), where :func:`paired` (arms of :func:`reformsim.compare`) does not
+    apply. Returns :func:`reformsim.experiment.stats.paired`'s dict."""
+    r = stats.paired(np.asarray(before, float), np.asarray(after, float))
+    assert r["diff_low"] > 0, (
+        f"{label}: expected a paired increase, got diff {r['diff']:.4g} "
+        f"[{r['diff_low']:.4g}, {r['diff_high']:.4g}] (before {np.mean(before):.4g})")
     return r
