@@ -13,7 +13,16 @@ inside the working window and spills into the next working day.
 * Inspection time: travel + ``host_hours`` + ``check_hours_per_domain`` per domain checked. Each
   open, not yet known violation in a checked domain is found with probability
   ``find_probability * (0.5 + 0.5 * skill)``. A finding the inspecting unit has power over is
-  handled on the spot by the same officer; any other is transferred to the owning department.
+  handled on the spot by the same officer; any other is transferred to the owning department
+  (or its department is summoned, M10).
+* Task switching: a case in another domain than the officer's previous task takes
+  ``1 + switch_cost`` times the mean service time (Staats & Gino 2012). A handling error happens
+  with probability ``error_rate_at_zero_skill * (1 - skill)``.
+* A technical case beyond the officer's skill first waits for the owning department's support
+  (:mod:`reformsim.mechanisms.coordination`). Squad officers start the day after their training
+  hours (:mod:`reformsim.mechanisms.training`).
+* At the end of the day the visits and clean checks are booked in one batch
+  (:mod:`reformsim.mechanisms.burden`, ``Sanctions.clean_checks``).
 
 With one department, one domain, exponential service, no travel and a 24-hour, 7-day calendar
 this reduces to an M/M/c queue (verified against Erlang C in the tests).
