@@ -45,12 +45,8 @@ if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks.reference`` 
 from benchmarks.reference import ReferenceModel  # noqa: E402
 
 from reformsim.model import ReformModel  # noqa: E402
-from reformsim.scenario import (  # noqa: E402
-    Scenario,
-    deep_merge,
-    resolve_extends,
-    scenario_from_dict,
-)
+from reformsim.scenario import Scenario  # noqa: E402
+from reformsim.scenario_files import deep_merge, resolve_extends, scenario_from_dict  # noqa: E402
 
 #: The KPIs compared (definitions: docs/outputs.md, reformsim.metrics.Recorder.summary).
 MAIN_KPIS: tuple[str, ...] = (

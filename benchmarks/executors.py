@@ -62,7 +62,7 @@ QUICK: dict[str, Any] = {
 
 
 def _scenario(path: str, quick: bool):
-    from reformsim.scenario import load_scenario
+    from reformsim.scenario_files import load_scenario
 
     sc = load_scenario(ROOT / path if not Path(path).is_absolute() else path)
     return sc.with_updates(QUICK) if quick else sc

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from reformsim.scenario import Scenario, deep_merge, resolve_extends, scenario_from_dict
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import deep_merge, resolve_extends, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -24,7 +24,7 @@ from reformsim import cli
 from reformsim.district_csv import export_district, read_district
 from reformsim.model import ReformModel
 from reformsim.population import fit_to_counts
-from reformsim.scenario import _display, scenario_from_dict
+from reformsim.scenario_files import display_path, scenario_from_dict
 
 from .conftest import ROOT, SCENARIOS, small
 
@@ -39,11 +39,11 @@ ROW_AND_COLUMN = re.compile(r"^row \d+ \(line \d+\), column \w+$")
 def check_message(message: str, case: str) -> None:
     """'<csv>: <where>: expected ..., got ... (read by <toml>)' plus the manifest's text."""
     exp = MANIFEST[case]
-    csv_path = _display(CORPUS / f"{case}.csv")
+    csv_path = display_path(CORPUS / f"{case}.csv")
     assert "\n" not in message.strip() and "Traceback" not in message, message
     assert message.startswith(f"{csv_path}: {exp['where']}: expected "), (message, exp["where"])
     assert re.search(r": expected .+, got ", message), message
-    assert f"(read by {_display(CORPUS / f'{case}.toml')})" in message or \
+    assert f"(read by {display_path(CORPUS / f'{case}.toml')})" in message or \
         f"(read by {CORPUS / f'{case}.toml'})" in message, message
     for text in exp.get("contains", []):
         assert text in message, (message, text)

@@ -21,7 +21,8 @@ from pydantic_core import PydanticUndefined
 import reformsim
 from reformsim.caselog import CASE_SCHEMA, CaseLog
 from reformsim.results import manifest
-from reformsim.scenario import Scenario, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import load_scenario
 from reformsim.streams import STREAM_NAMES
 
 from .conftest import ROOT, SCENARIOS, small

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from reformsim.mechanisms.compliance import CandidateCalendar
 from reformsim.model import ReformModel

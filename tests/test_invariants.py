@@ -110,7 +110,7 @@ RETAINED = {"retained_officers": {d: 1 for d in (
      "levers": {"delegated_matters": 100, "joint_inspection": True, "three_colour": True}},
 ])
 def test_degenerate_sizes_run(overrides) -> None:
-    from reformsim.scenario import deep_merge, scenario_from_dict
+    from reformsim.scenario_files import deep_merge, scenario_from_dict
 
     data = deep_merge({"run": {"days": 30, "warmup_days": 2}, "staffing": RETAINED}, overrides)
     res = reformsim.run(scenario_from_dict(data), seed=1)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim.scenario import scenario_from_dict
+from reformsim.scenario_files import scenario_from_dict
 
 
 def erlang_c_wait(lam: float, mu: float, c: int) -> float:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import reformsim
-from reformsim.scenario import Scenario, deep_merge, scenario_from_dict
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import deep_merge, scenario_from_dict
 
 from .conftest import SCENARIOS
 

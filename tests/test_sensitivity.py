@@ -526,7 +526,7 @@ def test_shipped_files_load_with_documented_sizes(name: str, method: str, points
 
 
 def test_seconded_officer_path_sets_one_department() -> None:
-    from reformsim.scenario import load_scenario
+    from reformsim.scenario_files import load_scenario
 
     base = load_scenario(INTEGRATED)
     sc = base.with_updates({"staffing.seconded_officers.urban_management_bureau": 30})

@@ -21,7 +21,8 @@ import importlib
 from typing import Any
 
 from reformsim.errors import ReformsimError, ScenarioError
-from reformsim.scenario import Scenario, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import load_scenario
 
 __version__ = "0.1.0"
 

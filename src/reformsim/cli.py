@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reformsim.errors import ReformsimError, ScenarioError
-from reformsim.scenario import Scenario, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import load_scenario
 
 if TYPE_CHECKING:
     from reformsim.results import RunResult

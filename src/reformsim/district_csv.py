@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reformsim.errors import ScenarioError
-from reformsim.scenario import Scenario, _clip, _display
+from reformsim.scenario import Scenario
+from reformsim.scenario_errors import clip
+from reformsim.scenario_files import display_path
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -150,7 +152,7 @@ def _one_of(ids: list[str], field: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         if text in ids:
             return ids.index(text)
-        raise _Bad(f"one of {field} ({', '.join(ids)})", _did_you_mean(text, ids))
+        raise _Bad(f"one of {field} ({', '.join(ids)})", did_you_mean(text, ids))
 
     return parse
 
@@ -172,11 +174,11 @@ def _area(n_areas: int) -> Callable[[str], int]:
 
 
 def _fail(path: Path, where: str, expected: str, got: str) -> ScenarioError:
-    return ScenarioError(f"{where}: expected {expected}, got {got}", source=_display(path))
+    return ScenarioError(f"{where}: expected {expected}, got {got}", source=display_path(path))
 
 
 def _got(text: str) -> str:
-    return repr(_clip(text)) if text else "an empty cell"
+    return repr(clip(text)) if text else "an empty cell"
 
 
 def _open_rows(path: Path, field: str) -> list[tuple[int, list[str]]]:
@@ -185,13 +187,13 @@ def _open_rows(path: Path, field: str) -> list[tuple[int, list[str]]]:
         blob = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(f"{field}: expected an existing CSV file, got no such file: "
-                            f"{_display(path)}") from None
+                            f"{display_path(path)}") from None
     except IsADirectoryError:
         raise ScenarioError(f"{field}: expected a CSV file, got a directory: "
-                            f"{_display(path)}") from None
+                            f"{display_path(path)}") from None
     except OSError as exc:
         raise ScenarioError(f"{field}: expected a readable CSV file, got {exc.strerror or exc}: "
-                            f"{_display(path)}") from None
+                            f"{display_path(path)}") from None
     try:
         text = blob.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -232,13 +234,13 @@ def _read_table(
         if name not in columns:
             expected = unknown_expected(name) or f"one of {', '.join(columns)}"
             raise _fail(path, f"{where} {name or '(blank)'}", expected,
-                        f"unknown column {name!r}{_did_you_mean(name, list(columns))}")
+                        f"unknown column {name!r}{did_you_mean(name, list(columns))}")
         if header.count(name) > 1:
             raise _fail(path, f"{where} {name}", "each column once", f"{name!r} twice")
     for name in required:
         if name not in header:
             raise _fail(path, f"{where} {name}", f"a column named {name!r}",
-                        f"no such column (header: {_clip(','.join(header))})")
+                        f"no such column (header: {clip(','.join(header))})")
     if len(records) == 1:
         raise _fail(path, f"line {head_line + 1}, column {first}", "at least one data row",
                     "none")
@@ -318,7 +320,7 @@ def _check_delegation(path: Path, sc: Scenario, table: CatalogTable) -> None:
     eligible = int((~table.negative).sum())
     if lv.delegation_rule != "from_catalog" and lv.delegated_matters > eligible:
         raise ScenarioError(
-            f"levers.delegated_matters: expected at most {eligible} (matters of {_display(path)} "
+            f"levers.delegated_matters: expected at most {eligible} (matters of {display_path(path)} "
             f"not on the negative list), got {lv.delegated_matters}"
         )
 
@@ -363,7 +365,7 @@ def read_territory_csv(path: str | Path, sc: Scenario) -> TerritoryTable:
     )
 
 
-def _did_you_mean(word: str, options: list[str]) -> str:
+def did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from reformsim.model import ReformModel
-from reformsim.scenario import Scenario, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import load_scenario
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Scenario files: a typed schema (pydantic v2), TOML loading with ``extends`` and clear errors.
+"""The scenario schema: typed, strict and documented (pydantic v2).
 
 A scenario is pure data: territory, catalogue, population, staffing, levers and behaviour
 parameters. Reform designs differ only in their levers (DESIGN.md §2.4); no mechanism reads a
@@ -7,7 +7,10 @@ scenario's name. Every default below is documented in ``docs/scenarios.md`` with
 
 Examples
 --------
->>> from reformsim.scenario import load_scenario
+Reading TOML files (with ``extends``) is :mod:`reformsim.scenario_files`; one-line error
+messages are :mod:`reformsim.scenario_errors`. The loading functions stay importable from here.
+
+>>> from reformsim.scenario_files import load_scenario
 >>> sc = load_scenario("scenarios/n_street_integrated.toml")   # doctest: +SKIP
 >>> sc.levers.joint_inspection                                   # doctest: +SKIP
 True
@@ -15,19 +18,16 @@ True
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
-import os
-import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reformsim.errors import ScenarioError
+from reformsim.scenario_errors import did_you_mean
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -36,6 +36,9 @@ Count = Annotated[int, Field(ge=0)]
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 #: A data file named in a scenario (resolved against the scenario file's directory when loaded).
 DataFile = Annotated[str, Field(min_length=1)]
+
+#: scenario fields that name data files: (table, key)
+DATA_FILE_FIELDS = (("catalog", "file"), ("territory", "file"))
 
 COLOURS = ("green", "yellow", "black")
 RISK_TYPES = ("honest", "rational", "imitator", "incompetent")
@@ -168,7 +171,7 @@ def _check_keys(mapping: dict[str, Any], allowed: tuple[str, ...], field: str) -
         if key not in allowed:
             raise ValueError(
                 f"{field}.{key}: expected one of {', '.join(allowed)}, got unknown key {key!r}"
-                f"{_did_you_mean(key, allowed)}"
+                f"{did_you_mean(key, allowed)}"
             )
 
 
@@ -410,7 +413,7 @@ class Scenario(_Strict):
                 if dom not in domain_ids:
                     raise ValueError(
                         f"departments[{dept.id}].domains: expected domain ids (one of "
-                        f"domains[].id), got unknown domain {dom!r}{_did_you_mean(dom, domain_ids)}"
+                        f"domains[].id), got unknown domain {dom!r}{did_you_mean(dom, domain_ids)}"
                     )
                 if dom in owner:
                     raise ValueError(
@@ -430,7 +433,7 @@ class Scenario(_Strict):
                     hint = (
                         f" (did you mean {owner[key]!r}, the department that owns domain {key!r}?)"
                         if key in owner
-                        else _did_you_mean(key, dept_ids)
+                        else did_you_mean(key, dept_ids)
                     )
                     raise ValueError(
                         f"staffing.{field}.{key}: expected a department id "
@@ -441,7 +444,7 @@ class Scenario(_Strict):
                 if dom not in domain_ids:
                     raise ValueError(
                         f"population.sectors[{sector.id}].domains: expected domain ids (one of "
-                        f"domains[].id), got unknown domain {dom!r}{_did_you_mean(dom, domain_ids)}"
+                        f"domains[].id), got unknown domain {dom!r}{did_you_mean(dom, domain_ids)}"
                     )
         if self.levers.delegation_rule == "from_catalog" and self.catalog.file is None:
             raise ValueError(
@@ -496,6 +499,8 @@ class Scenario(_Strict):
         updates
             Mapping of dotted paths (``"levers.joint_inspection"``) to new values.
         """
+        from reformsim.scenario_files import scenario_from_dict
+
         data = self.to_dict()
         for path, value in updates.items():
             _set_dotted(data, path, value)
@@ -517,11 +522,6 @@ def _unique(values: list[str], field: str) -> None:
         seen.add(v)
 
 
-def _did_you_mean(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     parts = path.split(".")
     node: Any = data
@@ -534,440 +534,17 @@ def _set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value  # an unknown last key is rejected by the schema (with did-you-mean)
 
 
-# ---------------------------------------------------------------- loading and error messages
+#: loading functions that moved to :mod:`reformsim.scenario_files` (still importable from here)
+_MOVED = ("load_scenario", "resolve_extends", "scenario_from_dict", "deep_merge")
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base`` recursively; tables merge, everything else replaces."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from reformsim import scenario_files
 
+        return getattr(scenario_files, name)
+    if name in ("format_validation_error", "allowed_fields"):
+        from reformsim import scenario_errors
 
-class _FileError(Exception):
-    """A problem located in one file of an ``extends`` chain (turned into a ScenarioError)."""
-
-    def __init__(self, detail: str, where: Path) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.where = where
-
-
-def _display(path: Path) -> str:
-    """``path`` relative to the working directory when it lies below it, else absolute."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
-_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
-_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=(.*)$")
-_BARE_WORD = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(#.*)?$")
-
-
-def _toml_key_at(lines: list[str], lineno: int) -> str | None:
-    """Best-effort dotted key set on line ``lineno`` (1-based), from the table headers above."""
-    if not 1 <= lineno <= len(lines):
-        return None
-    table = ""
-    for text in lines[: lineno - 1]:
-        m = _TOML_HEADER.match(text)
-        if m:
-            table = ".".join(part.strip().strip("\"'") for part in m.group(1).split("."))
-            table += "[]" if text.lstrip().startswith("[[") else ""
-    m = _TOML_KEY.match(lines[lineno - 1])
-    if not m:
-        return None
-    key = ".".join(part.strip().strip("\"'") for part in m.group(1).split("."))
-    return f"{table}.{key}" if table else key
-
-
-def _toml_syntax_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
-    """One line for a TOML syntax error: the key (or line), what TOML expects, the line given."""
-    raw = str(exc)
-    lines = text.splitlines()
-    m = _TOML_AT.search(raw)
-    if m:
-        lineno, colno = int(m.group(1)), int(m.group(2))
-        reason = raw[: m.start()]
-    else:
-        lineno, colno = len(lines), 0
-        reason = _TOML_END.sub("", raw)
-    reason = reason[:1].lower() + reason[1:] if reason else "syntax error"
-    line = lines[lineno - 1].strip() if 1 <= lineno <= len(lines) else ""
-    key = _toml_key_at(lines, lineno)
-    where = f"{key} (line {lineno})" if key else f"line {lineno}, column {colno}"
-    if key and reason.startswith("invalid value"):
-        value = _TOML_KEY.match(lines[lineno - 1]).group(2)  # type: ignore[union-attr]
-        bare = _BARE_WORD.match(value)
-        if bare:
-            reason = f'strings need quotes: {key.rsplit(".", 1)[-1]} = "{bare.group(1)}"'
-    elif reason.startswith("cannot overwrite a value"):
-        reason = "each key set only once per table; this key is set a second time"
-    got = repr(line) if line else "end of file"
-    return f"{where}: expected valid TOML ({reason}), got {_clip(got)}"
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """Parse one TOML file; every failure is a one-line :class:`_FileError`."""
-    try:
-        blob = path.read_bytes()
-    except FileNotFoundError:
-        raise _FileError("expected an existing scenario file, got no such file", path) from None
-    except IsADirectoryError:
-        raise _FileError("expected a scenario file, got a directory", path) from None
-    except OSError as exc:
-        raise _FileError(f"expected a readable file, got {exc.strerror or exc}", path) from None
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        lineno = blob.count(b"\n", 0, exc.start) + 1
-        lines = blob.decode("utf-8", errors="replace").splitlines()
-        key = _toml_key_at(lines, lineno)
-        where = f"{key} (line {lineno})" if key else f"line {lineno}"
-        bad = blob[exc.start : exc.end + 1]
-        raise _FileError(
-            f"{where}: expected UTF-8 text, got bytes {bad!r} "
-            f"(save the file as UTF-8, not GBK or another encoding)",
-            path,
-        ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _FileError(_toml_syntax_message(exc, text), path) from None
-
-
-def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Read the files of an ``extends`` chain, base first, each with ``extends`` removed."""
-    current = path
-    chain: list[tuple[Path, dict[str, Any]]] = []
-    while True:
-        data = _read_toml(current)
-        chain.append((current, data))
-        parent = data.pop("extends", None)
-        if parent is None:
-            return chain[::-1]
-        if not isinstance(parent, str):
-            raise _FileError(
-                f"extends: expected a file name (string), got {_short(parent)}", current
-            )
-        target = (current.parent / parent).resolve()
-        seen = [p for p, _ in chain]
-        if target in seen:
-            cycle = " -> ".join(p.name for p in (*seen[seen.index(target) :], target))
-            what = "a file other than this one" if target == current else "no cycle"
-            raise _FileError(f"extends: expected {what}, got {parent!r} ({cycle})", current)
-        if target.is_dir():
-            raise _FileError(
-                f"extends: expected a scenario file, got {parent!r} (a directory: {target})",
-                current,
-            )
-        if not target.exists():
-            siblings = (
-                [p.name for p in target.parent.glob("*.toml")] if target.parent.is_dir() else []
-            )
-            close = difflib.get_close_matches(target.name, siblings, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise _FileError(
-                f"extends: expected an existing scenario file, got {parent!r} "
-                f"(no such file: {target}{hint})",
-                current,
-            )
-        current = target
-
-
-def _error(detail: str, where: Path, top: Path, source: str) -> ScenarioError:
-    """Build a ScenarioError for the named file, saying which extended file holds the fault."""
-    if where != top:
-        detail = f"{detail} (in {_display(where)})"
-    return ScenarioError(detail, source=source)
-
-
-def _merged_chain(path: str | Path) -> tuple[Path, list[tuple[Path, dict[str, Any]]], dict[str, Any]]:
-    """Read a file and its ``extends`` ancestors; return (file, chain, merged data)."""
-    top = Path(path).resolve()
-    try:
-        chain = _read_chain(top)
-    except _FileError as exc:
-        raise _error(exc.detail, exc.where, top, str(path)) from None
-    data: dict[str, Any] = {}
-    for file, layer in chain:
-        data = deep_merge(data, _with_data_paths(layer, file.parent))
-    return top, chain, data
-
-
-DATA_FILE_FIELDS = (("catalog", "file"), ("territory", "file"))
-
-
-def _with_data_paths(layer: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Resolve ``catalog.file`` and ``territory.file`` of one file against its directory."""
-    out = dict(layer)
-    for table, key in DATA_FILE_FIELDS:
-        spec = out.get(table)
-        if isinstance(spec, dict) and isinstance(spec.get(key), str) and spec[key]:
-            out[table] = {**spec, key: os.path.normpath(folder / spec[key])}
-    return out
-
-
-def resolve_extends(path: str | Path) -> dict[str, Any]:
-    """Read a TOML scenario and merge it over the file named by its ``extends`` key.
-
-    ``extends`` is resolved relative to the extending file. Cycles and missing targets are
-    reported as :class:`~reformsim.errors.ScenarioError` naming the ``extends`` field.
-    """
-    return _merged_chain(path)[2]
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Load, merge (``extends``) and validate a TOML scenario file.
-
-    ``catalog.file`` and ``territory.file`` are resolved against the directory of the file that
-    names them and the CSV files are read and checked (``reformsim.district_csv``).
-
-    Raises
-    ------
-    ScenarioError
-        With one line naming the field, the expected and the got value. When the faulty value
-        comes from a file named by ``extends``, the message says which file. A fault in a CSV
-        file names that file, the row, the line and the column.
-    """
-    top, chain, data = _merged_chain(path)
-    try:
-        sc = Scenario.model_validate(data)
-    except ValidationError as exc:
-        detail = format_validation_error(exc, data)
-        origin = _origin(detail, chain)
-        if origin is not None:
-            detail += _merge_note(detail, origin, chain)
-        raise _error(detail, origin or top, top, str(path)) from None
-    if sc.catalog.file is not None or sc.territory.file is not None:
-        from reformsim.district_csv import read_district
-
-        try:
-            read_district(sc)
-        except ScenarioError as exc:
-            if exc.source is None:  # the file itself is missing or unreadable
-                raise ScenarioError(exc.detail, source=str(path)) from None
-            raise ScenarioError(f"{exc.detail} (read by {path})", source=exc.source) from None
-    return sc
-
-
-def _field_keys(detail: str) -> list[str]:
-    """Return the table keys of the field that starts a message (up to any list index)."""
-    field = detail.split(": ", 1)[0].split(" ", 1)[0].split("[", 1)[0]
-    return [k for k in field.split(".") if k]
-
-
-def _lookup(layer: dict[str, Any], keys: list[str]) -> tuple[bool, Any]:
-    node: Any = layer
-    for k in keys:
-        if not isinstance(node, dict) or k not in node:
-            return False, None
-        node = node[k]
-    return True, node
-
-
-def _origin(detail: str, chain: list[tuple[Path, dict[str, Any]]]) -> Path | None:
-    """Return the last file of the chain that sets the field that starts ``detail``."""
-    keys = _field_keys(detail)
-    for file, layer in reversed(chain):
-        if _lookup(layer, keys)[0]:
-            return file
-    return None
-
-
-def _merge_note(detail: str, origin: Path, chain: list[tuple[Path, dict[str, Any]]]) -> str:
-    """Say which keys of a faulty table were merged in from an extended file, if any."""
-    keys = _field_keys(detail)
-    files = [f for f, _ in chain]
-    own = _lookup(chain[files.index(origin)][1], keys)[1]
-    if not isinstance(own, dict):
-        return ""
-    merged: dict[str, Path] = {}
-    for file, layer in chain[: files.index(origin)]:
-        found, node = _lookup(layer, keys)
-        if found and isinstance(node, dict):
-            merged.update({k: file for k in node if k not in own})
-    if not merged:
-        return ""
-    names = ", ".join(sorted(merged))
-    where = ", ".join(sorted({_display(f) for f in merged.values()}))
-    return f" (tables merge over the extended file: {names} came from {where})"
-
-
-def scenario_from_dict(data: dict[str, Any], source: str | None = None) -> Scenario:
-    """Validate a plain mapping into a :class:`Scenario` (no ``extends`` handling)."""
-    if "extends" in data:
-        raise ScenarioError(
-            "extends: expected no extends in a mapping (only load_scenario reads files), "
-            f"got {_short(data['extends'])}",
-            source,
-        )
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, data), source=source) from None
-
-
-def format_validation_error(exc: ValidationError, data: Any = None,
-                            root: type[BaseModel] | None = None) -> str:
-    """Turn pydantic's first error into one line: field, expected, got.
-
-    Parameters
-    ----------
-    exc
-        The validation error.
-    data
-        The validated mapping, if available: list items with an ``id`` are then named by it
-        (``population.sectors[retail].share``) instead of by position.
-    root
-        The schema that was validated (default :class:`Scenario`); unknown keys are listed
-        against it.
-    """
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = _format_loc(first["loc"], data)
-    kind = first["type"]
-    got = first.get("input")
-    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    if kind == "extra_forbidden":
-        key = str(first["loc"][-1])
-        allowed = sorted(allowed_fields(first["loc"][:-1], root))
-        expected = f"one of {', '.join(allowed)}" if allowed else "no such key"
-        hint = _did_you_mean(key, allowed)
-        return f"{loc}: expected {expected}, got unknown key {key!r}{hint}{more}"
-    if kind in ("value_error", "assertion_error"):
-        msg = str(first["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        return msg + more if ":" in msg.split(" ")[0] else f"{loc}: {msg}{more}"
-    if kind == "missing":
-        return f"{loc}: expected a value (required field), got nothing{more}"
-    expected = _expected_phrase(first)
-    kind_of = f" ({_toml_type(got)})" if kind.endswith("_type") else ""
-    return f"{loc}: expected {expected}, got {_short(got)}{kind_of}{more}"
-
-
-_TYPE_PHRASES = {
-    "int_type": "an integer",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "list_type": "a list",
-}
-
-
-def _expected_phrase(err: Any) -> str:
-    ctx = err.get("ctx") or {}
-    kind = err["type"]
-    if kind in _TYPE_PHRASES:
-        return _TYPE_PHRASES[kind]
-    if kind == "greater_than_equal":
-        return f"a number >= {ctx.get('ge')}"
-    if kind == "greater_than":
-        return f"a number > {ctx.get('gt')}"
-    if kind == "less_than_equal":
-        return f"a number <= {ctx.get('le')}"
-    if kind == "less_than":
-        return f"a number < {ctx.get('lt')}"
-    if kind == "finite_number":
-        return "a finite number"
-    if kind == "literal_error":
-        return f"one of {ctx.get('expected')}"
-    if kind == "string_pattern_mismatch":
-        return "a lower-case identifier (letters, digits, _)"
-    if kind == "too_short":
-        return f"at least {ctx.get('min_length')} item(s)"
-    if kind == "too_long":
-        return f"at most {ctx.get('max_length')} item(s)"
-    msg = str(err["msg"]).removeprefix("Input should be ")
-    return msg[:1].lower() + msg[1:]
-
-
-def _toml_type(value: Any) -> str:
-    """Name the kind of a value in TOML words."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return f"a {type(value).__name__}"
-
-
-def _toml_repr(value: Any) -> str:
-    """Write a value the way TOML writes it (true, nan, inline tables)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_repr(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_repr(v) for v in value) + "]"
-    return repr(value)
-
-
-def _clip(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _short(value: Any) -> str:
-    return _clip(_toml_repr(value))
-
-
-def _format_loc(loc: tuple[Any, ...], data: Any = None) -> str:
-    out = ""
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{_item_name(node, part)}]"
-            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
-        else:
-            out += ("." if out else "") + str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return out or "(top level)"
-
-
-def _item_name(items: Any, index: int) -> str:
-    """Name a list item by its ``id`` when valid and unique, else by its position."""
-    if not isinstance(items, list) or not 0 <= index < len(items):
-        return str(index)
-    ids = [it.get("id") if isinstance(it, dict) else None for it in items]
-    name = ids[index]
-    if isinstance(name, str) and re.fullmatch(r"[a-z][a-z0-9_]*", name) and ids.count(name) == 1:
-        return name
-    return str(index)
-
-
-def allowed_fields(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> list[str]:
-    """The keys allowed at ``loc`` (a pydantic error location) of a schema (default: Scenario)."""
-    model: Any = Scenario if root is None else root
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        inner = [a for a in (ann, *getattr(ann, "__args__", ()))
-                 if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not inner:
-            return []
-        model = inner[0]
-    return list(getattr(model, "model_fields", {}).keys())
+        return getattr(scenario_errors, name)
+    raise AttributeError(f"module 'reformsim.scenario' has no attribute {name!r}")

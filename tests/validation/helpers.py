@@ -16,7 +16,8 @@ import pandas as pd
 
 import reformsim
 from reformsim.experiment import RunOptions, stats
-from reformsim.scenario import Scenario, deep_merge
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import deep_merge
 
 from ..conftest import small
 

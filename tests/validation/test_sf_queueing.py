@@ -13,7 +13,8 @@ With no travel and no latency, ``response_time_mean_days`` is exactly the queuei
 
 from __future__ import annotations
 
-from reformsim.scenario import Scenario, scenario_from_dict
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import scenario_from_dict
 
 from .helpers import assert_above, assert_below, paired
 

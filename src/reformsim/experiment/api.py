@@ -24,7 +24,8 @@ from reformsim.experiment.spec import load_sweep
 from reformsim.experiment.stats import compare_arms, summarise
 from reformsim.experiment.store import ExperimentError, ResultStore, design_hash
 from reformsim.metrics import CONTRACT_KPIS
-from reformsim.scenario import Scenario, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_files import load_scenario
 
 
 @dataclass

@@ -57,7 +57,7 @@ def replicate_seed(root_seed: int, replicate: int) -> np.random.SeedSequence:
 def run_task(task: RunTask) -> dict[str, Any]:
     """Run one task and return a JSON-ready record (summary KPIs, kept daily series, provenance)."""
     from reformsim.model import ReformModel
-    from reformsim.scenario import scenario_from_dict
+    from reformsim.scenario_files import scenario_from_dict
 
     sc = scenario_from_dict(task.scenario)
     model = ReformModel(sc, seed=replicate_seed(task.root_seed, task.replicate))

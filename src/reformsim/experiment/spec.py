@@ -39,7 +39,9 @@ from scipy.stats import qmc
 from reformsim.errors import ScenarioError
 from reformsim.experiment.store import ExperimentError, read_toml_file
 from reformsim.metrics import KPI_UNITS
-from reformsim.scenario import Scenario, format_validation_error, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_errors import format_validation_error
+from reformsim.scenario_files import load_scenario
 
 
 class _Strict(BaseModel):
@@ -63,10 +65,10 @@ class ExperimentSection(_Strict):
             raise ValueError("experiment.kpis: expected at least one KPI, got an empty list")
         for k in self.kpis:
             if k not in KPI_UNITS:
-                from reformsim.scenario import _did_you_mean
+                from reformsim.scenario_errors import did_you_mean
 
                 raise ValueError(f"experiment.kpis: expected KPI names (see 'reformsim kpis'), "
-                                 f"got unknown KPI {k!r}{_did_you_mean(k, KPI_UNITS)}")
+                                 f"got unknown KPI {k!r}{did_you_mean(k, KPI_UNITS)}")
         return self
 
 

@@ -38,7 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from reformsim.errors import ScenarioError
 from reformsim.experiment.store import ExperimentError, read_toml_file
 from reformsim.metrics import KPI_UNITS
-from reformsim.scenario import Scenario, _did_you_mean, format_validation_error, load_scenario
+from reformsim.scenario import Scenario
+from reformsim.scenario_errors import did_you_mean, format_validation_error
+from reformsim.scenario_files import load_scenario
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
 
@@ -107,7 +109,7 @@ class SASection(_Strict):
     def _checks(self) -> SASection:
         if self.method not in METHODS:
             raise ValueError(f"sensitivity.method: expected one of {list(METHODS)}, "
-                             f"got {self.method!r}{_did_you_mean(self.method, METHODS)}")
+                             f"got {self.method!r}{did_you_mean(self.method, METHODS)}")
         if self.method == "sobol" and (self.N & (self.N - 1)) != 0:
             lo = 2 ** int(math.log2(self.N))
             raise ValueError(f"sensitivity.N: expected a power of two for sobol (e.g. {lo} or "
@@ -154,7 +156,7 @@ def check_kpis(spec: SensitivitySpec, allowed: set[str] | None = None, source: s
     for k in spec.sensitivity.kpis:
         if k not in allowed:
             raise ExperimentError(f"{source}sensitivity.kpis: unknown KPI {k!r}"
-                                  f"{_did_you_mean(k, allowed)}")
+                                  f"{did_you_mean(k, allowed)}")
     if not spec.sensitivity.kpis:
         raise ExperimentError(f"{source}sensitivity.kpis: expected at least one KPI, got []")
 
