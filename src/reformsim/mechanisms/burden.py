@@ -43,12 +43,14 @@ class VisitBurden:
         ent = m.enterprises
         order = np.lexsort((rows["at"], rows["enterprise"]))  # by firm, then time (stable)
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
-        starts = np.flatnonzero(np.r_[True, firm[1:] != firm[:-1]])
-        sizes = np.diff(np.r_[starts, n])
+        new_firm = np.ones(n, dtype=bool)
+        np.not_equal(firm[1:], firm[:-1], out=new_firm[1:])
+        starts = np.flatnonzero(new_firm)
+        sizes = np.diff(starts, append=n)
         ends = starts + sizes - 1
         firms = firm[starts]
-        prev_at = np.r_[np.nan, at[:-1]]
-        prev_unit = np.r_[-1, unit[:-1]]
+        prev_at, prev_unit = np.empty(n), np.empty(n, dtype=unit.dtype)
+        prev_at[1:], prev_unit[1:] = at[:-1], unit[:-1]
         prev_at[starts] = ent.last_visit_day[firms]
         prev_unit[starts] = ent.last_visit_body[firms]
         duplicate = (at - prev_at <= DUPLICATE_WINDOW_DAYS) & (prev_unit != unit)
