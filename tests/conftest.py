@@ -35,6 +35,36 @@ def assert_same_summary(a: dict[str, Any], b: dict[str, Any]) -> None:
         assert a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])), (k, a[k], b[k])
 
 
+def queueing_street(n_firms: int, lam_per_day: float, days: int,
+                    extra: dict[str, Any]) -> Scenario:
+    """A street reduced to pure queueing: Poisson arrivals of ``lam_per_day`` cases a day (from
+    incompetent firms, detected at once by the platform), no travel, a 24-hour 7-day calendar,
+    exponential service, every case accepted, no inspections, services, task switching, errors or
+    support requests. ``extra`` sets domains, staffing and levers (deep-merged)."""
+    base: dict[str, Any] = {
+        "run": {"days": days, "warmup_days": 20, "working_days_per_week": 7},
+        "territory": {"n_areas": 1, "n_grids": 4, "include_travel": False},
+        "catalog": {"complexity_sigma": 0.0, "ambiguous_share": 0.0, "negative_list_share": 0.0,
+                    "visible_share": 1.0},
+        "population": {"n_enterprises": n_firms, "n_residents": 0,
+                       "risk_types": {"incompetent": 1.0}, "initial_colour": {"green": 1.0}},
+        "staffing": {"street_staff": 0, "grid_workers": 0, "hours_per_day": 24.0},
+        "levers": {"transfer_delay_days": 0.0},
+        "compliance": {"incompetent_rate_per_year": lam_per_day * 365.0 / n_firms,
+                       "advised_incompetent_factor": 1.0, "self_correction_rate_per_year": 0.0},
+        "detection": {"complaint_rate": 0.0, "patrol_rate": 0.0, "platform_rate": 1e7,
+                      "report_latency_hours": 0.0},
+        "routing": {"accept_owner": 1.0, "misroute_probability": 0.0},
+        "inspection": {"uniform_rate_per_year": 0.0, "random_share": 0.0},
+        "casework": {"service_time_distribution": "exponential", "handling_hours": 0.0,
+                     "switch_cost": 0.0, "error_rate_at_zero_skill": 0.0},
+        "coordination": {"technical_share": 0.0},
+        "sanctions": {"rectify_probability": 1.0, "rectification_days": 1},
+        "services": {"demand_per_resident_per_year": 0.0},
+    }
+    return scenario_from_dict(deep_merge(base, extra))
+
+
 def load_variant(name: str, overrides: dict[str, Any] | None = None) -> Scenario:
     """A shipped scenario with optional deep-merged overrides, validated."""
     data = resolve_extends(SCENARIOS / name)

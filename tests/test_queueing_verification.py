@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import reformsim
-from reformsim.scenario_files import scenario_from_dict
+
+from .conftest import queueing_street
 
 
 def erlang_c_wait(lam: float, mu: float, c: int) -> float:
@@ -30,30 +31,13 @@ def erlang_c_wait(lam: float, mu: float, c: int) -> float:
 
 
 def mmc_scenario(c: int, lam_per_day: float, service_hours: float, days: int) -> reformsim.Scenario:
-    n_firms = 20000
-    return scenario_from_dict({
+    """One department with ``c`` officers and one domain: an M/M/c queue."""
+    return queueing_street(20000, lam_per_day, days, {
         "name": f"M/M/{c} verification",
-        "run": {"days": days, "warmup_days": 20, "working_days_per_week": 7},
-        "territory": {"n_areas": 1, "n_grids": 4, "include_travel": False},
         "domains": [{"id": "only", "violation_weight": 1.0, "complexity_hours": service_hours}],
-        "catalog": {"n_matters": 1, "complexity_sigma": 0.0, "ambiguous_share": 0.0, "negative_list_share": 0.0,
-                    "visible_share": 1.0},
-        "population": {"n_enterprises": n_firms, "n_residents": 0,
-                       "risk_types": {"incompetent": 1.0},
-                       "initial_colour": {"green": 1.0}},
-        "staffing": {"retained_officers": {"only": c}, "street_staff": 0, "grid_workers": 0,
-                     "hours_per_day": 24.0},
-        "levers": {"transfer_delay_days": 0.0},
-        "compliance": {"incompetent_rate_per_year": lam_per_day * 365.0 / n_firms,
-                       "advised_incompetent_factor": 1.0, "self_correction_rate_per_year": 0.0},
-        "detection": {"complaint_rate": 0.0, "patrol_rate": 0.0, "platform_rate": 1e7,
-                      "report_latency_hours": 0.0},
-        "routing": {"accept_owner": 1.0, "misroute_probability": 0.0},
-        "inspection": {"uniform_rate_per_year": 0.0, "random_share": 0.0},
-        "casework": {"service_time_distribution": "exponential", "kappa_complex": 0.0,
-                     "handling_hours": 0.0},
-        "sanctions": {"rectify_probability": 1.0, "rectification_days": 1},
-        "services": {"demand_per_resident_per_year": 0.0},
+        "catalog": {"n_matters": 1},
+        "staffing": {"retained_officers": {"only": c}},
+        "casework": {"kappa_complex": 0.0},
     })
 
 

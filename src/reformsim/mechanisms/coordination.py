@@ -10,7 +10,7 @@ reports, the case falls back to the referral chain (M9). Arranging the summons c
 ``summons_base_hours + summons_hours_per_pair * n (n - 1) / 2`` officer-hours for ``n`` summoned
 departments (Scharpf 1993: positive coordination costs grow with the pairs of actors).
 
-**Support requests (一针穿千线).** The most complex ``technical_share`` of matters need a technical
+**Support requests (一针穿千线).** The most complex ``technical_share`` of matters (by rank) need a technical
 appraisal. When an officer whose skill in the case's domain is below ``support_skill_threshold``
 takes such a case in a unit that is not the owning department, the officer asks that department
 for support: the department spends ``support_hours`` of officer time and the case waits
@@ -61,10 +61,11 @@ class Coordination:
         self.model = model
         cat = model.catalog
         share = model.config.coordination.technical_share
-        #: matters that need a technical appraisal (the most complex ``technical_share``)
+        #: matters that need a technical appraisal: the ``round(share * n)`` most complex ones
+        #: (ties broken by catalogue order)
         self.technical = np.zeros(cat.complexity.size, dtype=bool)
-        if share > 0 and cat.complexity.size:
-            self.technical = cat.complexity >= np.quantile(cat.complexity, 1.0 - share)
+        most_complex = np.argsort(-cat.complexity, kind="stable")
+        self.technical[most_complex[: round(share * cat.complexity.size)]] = True
         self.arrival_hours: list[float] = []
         self.no_shows = 0
 
