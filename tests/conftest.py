@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,35 @@ def assert_same_summary(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert list(a) == list(b)
     for k in a:
         assert a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])), (k, a[k], b[k])
+
+
+#: A small N Street arm for subprocess experiment tests (~0.2 s a run); format with the absolute
+#: ``base`` scenario path and the ``arm`` name.
+SMALL_ARM_TOML = """
+extends = "{base}"
+name = "{arm}"
+[run]
+days = 150
+warmup_days = 10
+[territory]
+n_grids = 20
+n_areas = 2
+[population]
+n_enterprises = 500
+n_residents = 3000
+[staffing]
+street_staff = 4
+grid_workers = 20
+"""
+
+
+def subprocess_env(single_thread: bool = False) -> dict[str, str]:
+    """The environment for a child Python that imports this checkout's ``src``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    if single_thread:
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
 
 
 def queueing_street(n_firms: int, lam_per_day: float, days: int,

@@ -27,36 +27,16 @@ import pytest
 
 from reformsim.experiment import RunOptions, compare, plots
 
+from .conftest import SMALL_ARM_TOML, subprocess_env
+
 ROOT = Path(__file__).resolve().parents[1]
 REPLICATES = 10
 N_RUNS = 2 * REPLICATES
 KILL_AFTER = 4  # stored runs before a worker is killed
 TIMEOUT = 120  # seconds: bound on every wait
 
-#: ~0.25 s a run: 20 runs keep two workers busy for several seconds
-SCENARIO = """
-extends = "{base}"
-name = "dask {arm}"
-[run]
-days = 150
-warmup_days = 10
-[territory]
-n_grids = 20
-n_areas = 2
-[population]
-n_enterprises = 500
-n_residents = 3000
-[staffing]
-street_staff = 4
-grid_workers = 20
-"""
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return env
 
 
 def _wait_for(what: str, check, timeout: float = TIMEOUT, poll: float = 0.05):
@@ -92,7 +72,8 @@ class Cluster:
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = (self.folder / f"{name}.log").open("w")
         self.logs.append(log)
-        env = {**_env(), "DASK_TEMPORARY_DIRECTORY": str(self.folder / "dask-tmp")}
+        env = {**subprocess_env(single_thread=True),
+               "DASK_TEMPORARY_DIRECTORY": str(self.folder / "dask-tmp")}
         return subprocess.Popen(argv, cwd=self.folder, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -157,7 +138,8 @@ def test_experiment_survives_a_killed_worker(cluster: Cluster,
     folder = cluster.folder
     for arm in ("siloed", "integrated"):
         base = (ROOT / "scenarios" / f"n_street_{arm}.toml").as_posix()
-        (folder / f"{arm}.toml").write_text(SCENARIO.format(base=base, arm=arm), encoding="utf-8")
+        text = SMALL_ARM_TOML.format(base=base, arm=f"dask {arm}")
+        (folder / f"{arm}.toml").write_text(text, encoding="utf-8")
 
     def cmd(out: Path, *how: str) -> list[str]:
         return [sys.executable, "-m", "reformsim", "compare", str(folder / "siloed.toml"),

@@ -27,7 +27,7 @@ import pytest
 from reformsim import cli
 from reformsim.experiment import RunOptions, compare
 
-from .conftest import small
+from .conftest import SMALL_ARM_TOML, small, subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLICATES = 10
@@ -35,30 +35,8 @@ ARMS = 2
 N_RUNS = REPLICATES * ARMS
 TIMEOUT = 120  # seconds: bound on every wait, so a hang fails instead of blocking
 
-#: a small N Street that still takes ~0.15-0.25 s a run: the 20 runs last several seconds
-SCENARIO = """
-extends = "{base}"
-name = "resume {arm}"
-[run]
-days = 150
-warmup_days = 10
-[territory]
-n_grids = 20
-n_areas = 2
-[population]
-n_enterprises = 500
-n_residents = 3000
-[staffing]
-street_staff = 4
-grid_workers = 20
-"""
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    paths = (str(ROOT / "src"), env.get("PYTHONPATH"))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    return env
 
 
 def run_files(out: Path) -> dict[str, Path]:
@@ -122,9 +100,10 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> Resumed:
     folder = tmp_path_factory.mktemp("resume")
     for arm in ("siloed", "integrated"):
         base = (ROOT / "scenarios" / f"n_street_{arm}.toml").as_posix()
-        (folder / f"{arm}.toml").write_text(SCENARIO.format(base=base, arm=arm), encoding="utf-8")
+        text = SMALL_ARM_TOML.format(base=base, arm=f"resume {arm}")
+        (folder / f"{arm}.toml").write_text(text, encoding="utf-8")
     out, reference = folder / "out", folder / "reference"
-    env = _env()
+    env = subprocess_env()
     logs = {name: (folder / f"{name}.stdout").open("w") for name in ("killed", "reference")}
     # the uninterrupted run, in parallel with the killed one and its rerun
     ref = subprocess.Popen(_compare_cmd(folder, reference), cwd=folder, env=env,
@@ -141,8 +120,9 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> Resumed:
             time.sleep(0.01)
         # Kill during the simulation of the next run, not while a run is being stored: a kill
         # between a run file's rename and its "done" line is repaired on resume (see
-        # test_resume_repairs_a_log_line_lost_to_a_kill), not what this test is about. Runs are stored every `gap` seconds; the
-        # last one just was, so the kill lands at ~40% of the next run.
+        # test_resume_repairs_a_log_line_lost_to_a_kill), not what this test is about. Runs are
+        # stored every `gap` seconds; the last one just was, so the kill lands at ~40% of the
+        # next run.
         mtimes = sorted(p.stat().st_mtime_ns for p in run_files(out).values())
         gap = min(b - a for a, b in zip(mtimes, mtimes[1:], strict=False)) / 1e9
         time.sleep(0.4 * gap)
@@ -214,8 +194,8 @@ def test_different_design_in_the_same_out_is_refused(resumed: Resumed,
     # a real interpreter: other replicates
     argv = _compare_cmd(resumed.folder, out)
     argv[argv.index("--replicates") + 1] = str(REPLICATES - 1)
-    proc = subprocess.run(argv, cwd=resumed.folder, env=_env(), capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    proc = subprocess.run(argv, cwd=resumed.folder, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=TIMEOUT)
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     err = proc.stderr.splitlines()
