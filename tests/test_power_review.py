@@ -135,3 +135,31 @@ def test_review_is_deterministic() -> None:
     assert a.power_review.history == b.power_review.history
     assert (a.team_authority == b.team_authority).all()
     assert_same_summary(a.recorder.summary(), b.recorder.summary())
+
+
+def test_joint_visits_follow_the_team_once_it_gets_powers() -> None:
+    """Siloed with joint inspection: the lead department visits while the street team has no
+    power; once a review assigns it matters, the area squads make the joint visits."""
+    sc = small("n_street_siloed.toml", {
+        "catalog": {"ambiguous_share": 0.4, "negative_list_share": 0.0},
+        "levers": {"joint_inspection": True, "power_review_period_days": 40},
+        "power_review": {"orphan_threshold": 1}})
+    m = ReformModel(sc, seed=1)
+    for _ in range(40):
+        m.step()
+    assert not m.team_authority.any()
+    lead = m.joint_inspector(0)
+    assert lead in m.departments
+    for _ in range(sc.run.days - m.day):
+        if m.team_authority.any():
+            break
+        m.step()
+    assert m.team_authority.any(), "no review assigned a matter"
+    assert m.joint_inspector(0) in m.squads
+    day = m.day
+    for _ in range(10):
+        m.step()
+    v = m.visits
+    later = v["unit"][v["at"] >= day + 1]
+    joint_later = later[v["joint"][v["at"] >= day + 1]]
+    assert joint_later.size and (joint_later >= len(m.departments)).all()

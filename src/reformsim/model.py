@@ -7,7 +7,6 @@ Build a model from a :class:`~reformsim.scenario.Scenario` and a seed, then ``ru
 from __future__ import annotations
 
 import math
-from functools import cached_property
 
 import mesa
 import numpy as np
@@ -76,6 +75,8 @@ class ReformModel(mesa.Model):
         super().__init__(rng=self.streams.seed_sequence("mesa"))
         self.day = 0
         self._seq = 0
+        #: each enterprise's joint inspector (unit index), with and without team powers
+        self._joint_units: dict[bool, np.ndarray] = {}
         self.calendar = WorkCalendar(scenario.run.working_days_per_week, scenario.staffing.hours_per_day)
         self.learning_exponent = -math.log2(scenario.casework.learning_rate)
         self.domain_names = [d.id for d in scenario.domains]
@@ -387,21 +388,30 @@ class ReformModel(mesa.Model):
 
     def joint_inspector(self, enterprise: int) -> WorkUnit:
         """Who carries out a joint visit: the area squad if the team works, else the lead department."""
-        return self.units[int(self._joint_inspector_unit[enterprise])]
+        return self.units[int(self._joint_inspector_units()[enterprise])]
 
     def joint_inspectors(self, enterprises: np.ndarray) -> list[WorkUnit]:
         """:meth:`joint_inspector` of several enterprises."""
         units = self.units
-        return [units[u] for u in self._joint_inspector_unit[enterprises].tolist()]
+        return [units[u] for u in self._joint_inspector_units()[enterprises].tolist()]
 
-    @cached_property
-    def _joint_inspector_unit(self) -> np.ndarray:
-        """Index in :attr:`units` of each enterprise's joint inspector (fixed for the run)."""
+    def _joint_inspector_units(self) -> np.ndarray:
+        """Index in :attr:`units` of each enterprise's joint inspector.
+
+        Computed once for each state of "the team has power over some matter", which only the
+        power-list review can change.
+        """
+        team = bool(self.team_authority.any())
+        units = self._joint_units.get(team)
+        if units is None:
+            units = self._joint_units[team] = self._joint_units_for(team)
+        return units
+
+    def _joint_units_for(self, team: bool) -> np.ndarray:
         ent = self.enterprises
-        if self.team_authority.any():
+        if team:
             area = self.territory.area_of_grid[ent.grid]
-            return np.array([self.squads[a].index for a in range(len(self.squads))],
-                            dtype=np.int64)[area]
+            return np.array([sq.index for sq in self.squads], dtype=np.int64)[area]
         if ent.n_pairs == 0:
             return np.zeros(ent.n, dtype=np.int64)
         first_pair = np.minimum(ent.pair_start[:-1], ent.n_pairs - 1)
