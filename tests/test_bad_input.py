@@ -108,28 +108,28 @@ def test_build_time_errors_pass_validation_then_fail_at_build(name: str) -> None
 # ---------------------------------------------------------------- CLI in-process, one file per call
 
 
-@pytest.mark.parametrize("name", LOAD_FILES)
-def test_cli_validate_one_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(CORPUS / name)
-    assert cli.main(["validate", path]) == 2
+def assert_one_error_line(capsys: pytest.CaptureFixture[str], path: str, name: str) -> None:
+    """Nothing on stdout; one line on stderr, the expected message for corpus file ``name``."""
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith(PREFIX)
     check_message(lines[0].removeprefix(PREFIX), path, name)
+
+
+@pytest.mark.parametrize("name", LOAD_FILES)
+def test_cli_validate_one_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(CORPUS / name)
+    assert cli.main(["validate", path]) == 2
+    assert_one_error_line(capsys, path, name)
 
 
 @pytest.mark.parametrize("name", BUILD_FILES)
 def test_cli_run_build_time_error(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = str(CORPUS / name)
     assert cli.main(["run", path, "--quiet"]) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(PREFIX)
-    check_message(lines[0].removeprefix(PREFIX), path, name)
+    assert_one_error_line(capsys, path, name)
 
 
 def test_cli_validate_missing_file(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from reformsim.experiment.api import ExperimentResult
 
 
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    """Lay out, write (120 dpi) and close a figure; returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def _grid(n: int, width: float = 3.4, height: float = 2.6) -> tuple[plt.Figure, np.ndarray]:
     cols = min(3, max(n, 1))
     rows = math.ceil(max(n, 1) / cols)
@@ -43,10 +51,7 @@ def kpi_comparison(summary: pd.DataFrame, kpis: list[str], path: Path) -> Path:
         ax.set_title(kpi, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("KPI means with 95% confidence intervals", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def timeseries_bands(bands: pd.DataFrame, path: Path, warmup: int | None = None) -> Path:
@@ -63,10 +68,7 @@ def timeseries_bands(bands: pd.DataFrame, path: Path, warmup: int | None = None)
         ax.set_xlabel("day", fontsize=8)
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Daily series: mean and 95% band across replicates (grey: warm-up)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def sweep_figure(summary: pd.DataFrame, factors: list[str], kpi: str, path: Path) -> Path:
@@ -97,10 +99,7 @@ def sweep_figure(summary: pd.DataFrame, factors: list[str], kpi: str, path: Path
         ax.set_xlabel(factors[0])
         ax.set_ylabel(kpi)
     ax.set_title(f"{kpi} (mean over replicates)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _short(v: object) -> str:

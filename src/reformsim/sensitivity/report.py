@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from reformsim.experiment.plots import save_figure  # noqa: E402
 from reformsim.experiment.store import atomic_write_text  # noqa: E402
 
 if TYPE_CHECKING:
@@ -49,10 +50,8 @@ def bar_charts(result: SensitivityResult, folder: Path) -> list[Path]:
         ax.axhline(0, color="black", lw=0.5)
         ax.set_title(f"{kpi}: {method} indices (95% CI)", fontsize=10)
         ax.legend(fontsize=8)
-        fig.tight_layout()
         path = folder / f"indices_{kpi}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        save_figure(fig, path)
         out.append(path)
     return out
 
@@ -79,10 +78,8 @@ def morris_plot(result: SensitivityResult, folder: Path) -> list[Path]:
         ax.set_xlabel("mu*")
         ax.set_ylabel("sigma")
         ax.set_title(kpi, fontsize=9)
-    fig.tight_layout()
     path = folder / "morris_mu_star_sigma.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
     return [path]
 
 
@@ -103,10 +100,8 @@ def convergence_plot(result: SensitivityResult, folder: Path) -> list[Path]:
             ax.set_title(f"{kpi}: {key}", fontsize=9)
             ax.set_xlabel("base samples N")
     axes[0][1].legend(fontsize=6, ncol=2)
-    fig.tight_layout()
     path = folder / "convergence.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
     return [path]
 
 
@@ -125,10 +120,8 @@ def time_varying_plot(result: SensitivityResult, folder: Path) -> list[Path]:
     ax.set_title(f"Time-varying {tv['index'].iloc[0]} of {result.spec.sensitivity.daily_kpi}",
                  fontsize=10)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
     path = folder / "time_varying.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
     return [path]
 
 
