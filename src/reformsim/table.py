@@ -29,25 +29,13 @@ class Table:
         self.cols: dict[str, np.ndarray] = {
             name: np.full(capacity, fill, dtype=dtype) for name, (dtype, fill) in schema.items()
         }
-        #: views over the filled rows handed out by ``__getitem__`` (cleared when ``n`` changes)
-        self._views: dict[str, np.ndarray] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the cached views (they would come back as copies, not views)."""
-        state = self.__dict__.copy()
-        state["_views"] = {}
-        return state
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The live column (a view over the filled rows)."""
-        try:
-            return self._views[name]
-        except KeyError:
-            view = self._views[name] = self.cols[name][: self.n]
-            return view
+        return self.cols[name][: self.n]
 
     def _reserve(self, extra: int) -> None:
         cap = next(iter(self.cols.values())).shape[0]
@@ -59,7 +47,6 @@ class Table:
             grown = np.full(new_cap, fill, dtype=dtype)
             grown[: self.n] = self.cols[name][: self.n]
             self.cols[name] = grown
-        self._views.clear()
 
     def append(self, k: int, **values: Any) -> np.ndarray:
         """Append ``k`` rows; unspecified columns get their fill value. Returns the new row ids."""
@@ -68,7 +55,6 @@ class Table:
         for name, value in values.items():
             self.cols[name][self.n : self.n + k] = value
         self.n += k
-        self._views.clear()
         return ids
 
     def to_frame(self) -> pd.DataFrame:

@@ -52,9 +52,10 @@ class Beliefs:
             hit = np.bincount(ent.grid[firms], minlength=len(self.firms_per_grid))
             share = np.divide(hit, self.firms_per_grid, out=np.zeros_like(self.firms_per_grid),
                               where=self.firms_per_grid > 0)
-            touched = share[self.pair_grid] > 0
+            pair_share = share[self.pair_grid]
+            touched = pair_share > 0
             p = ent.p_hat[touched]
-            ent.p_hat[touched] = p + cs.risk_neighbour_weight * share[self.pair_grid[touched]] * (1.0 - p)
+            ent.p_hat[touched] = p + cs.risk_neighbour_weight * pair_share[touched] * (1.0 - p)
         self.touched = []
         decay = np.exp(-1.0 / 365.0)
         ent.visits_12m *= decay

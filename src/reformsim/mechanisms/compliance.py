@@ -149,7 +149,7 @@ class Compliance:
         weights = np.array([d.violation_weight for d in sc.domains])
         self.domain_weight = weights[ent.pair_dom]
         self.pair_type = ent.risk_type[ent.pair_ent]
-        self.pair_grid = ent.grid[ent.pair_ent]
+        self.pair_grid = model.pair_grid
         self.weight = WeightTable(cs.probability_weighting_gamma)
         deciding = (self.pair_type == RATIONAL) | (self.pair_type == IMITATOR)
         base = np.where(deciding, cs.max_onset_rate_per_year,
