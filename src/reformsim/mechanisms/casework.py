@@ -65,6 +65,27 @@ class Casework:
         self.burden = VisitBurden(model)
         #: round-trip travel hours from each unit's base to each grid, as Python lists
         self.travel = [t.tolist() for t in model.travel]
+        self.calendar = model.calendar
+        # the scenario is frozen: read its per-task constants once (hot paths run ~10^4 a year)
+        spec = model.config.inspection
+        self.host_hours = spec.host_hours
+        self.check_hours_per_domain = spec.check_hours_per_domain
+        self.find_probability = spec.find_probability
+        cw = model.config.casework
+        self.kappa_complex = cw.kappa_complex
+        self.handling_hours = cw.handling_hours
+        self.switch_factor = 1.0 + cw.switch_cost
+        self.error_rate_at_zero_skill = cw.error_rate_at_zero_skill
+        dist = cw.service_time_distribution
+        #: service time equals its mean (no draw)
+        self.fixed_service = dist == "fixed" or (dist == "lognormal" and cw.service_cv == 0)
+        self.exponential_service = dist == "exponential"
+        # lognormal with mean 1 and coefficient of variation service_cv: log-scale variance s2
+        s2 = np.log1p(cw.service_cv**2)
+        self.half_s2 = float(0.5 * s2)
+        self.sigma = float(np.sqrt(s2))
+        #: complexity of each matter, as a Python list (fast scalar reads)
+        self.complexity = model.catalog.complexity.tolist()
 
     def step(self, day: int) -> None:
         """Serve queues until every officer's day is full or the queues are empty."""
@@ -164,7 +185,7 @@ class Casework:
 
     def _work(self, officer: Officer, start: float, hours: float) -> float:
         """Book ``hours`` of work from ``start``; return the end time."""
-        end = self.model.calendar.add_work_hours(start, hours)
+        end = self.calendar.add_work_hours(start, hours)
         officer.free_at = end
         officer.unit.busy_today += hours
         if start >= self.warmup:
@@ -177,20 +198,16 @@ class Casework:
 
         A switch from another domain's task adds a share ``switch_cost`` (M12).
         """
-        m = self.model
-        cw = m.config.casework
-        extra = 1.0 + cw.kappa_complex * (1.0 - skill)
-        mean = m.catalog.complexity[matter] * extra + cw.handling_hours
+        extra = 1.0 + self.kappa_complex * (1.0 - skill)
+        mean = self.complexity[matter] * extra + self.handling_hours
         if switched:
-            mean *= 1.0 + cw.switch_cost
-        if cw.service_time_distribution == "fixed" or (
-                cw.service_time_distribution == "lognormal" and cw.service_cv == 0):
-            return float(mean)
-        u = m.case_uniform(cid, SLOT_SERVICE)
-        if cw.service_time_distribution == "exponential":
+            mean *= self.switch_factor
+        if self.fixed_service:
+            return mean
+        u = self.model.case_uniform(cid, SLOT_SERVICE)
+        if self.exponential_service:
             return float(-mean * np.log1p(-u))
-        s2 = np.log1p(cw.service_cv**2)
-        return float(np.exp(np.log(mean) - 0.5 * s2 + np.sqrt(s2) * ndtri(u)))
+        return float(np.exp(float(np.log(mean)) - self.half_s2 + self.sigma * float(ndtri(u))))
 
     def handle_case(self, unit: WorkUnit, officer: Officer, cid: int, start: float,
                     travel: float | None = None) -> float:
@@ -203,7 +220,7 @@ class Casework:
         cases = m.cases.cols
         domain = int(cases["domain"][cid])
         matter = int(cases["matter"][cid])
-        skill = officer.skill(domain)
+        skill = float(officer.skills[domain])
         if m.coordination.needs_support(unit, skill, cid, matter, domain):
             m.coordination.request_support(unit, cid, domain, start)
             return start
@@ -211,7 +228,7 @@ class Casework:
             travel = self.travel[unit.index][int(cases["grid"][cid])]
         switched = officer.last_domain not in (-1, domain)
         service = self.service_hours(cid, matter, skill, switched)
-        on_scene = m.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
+        on_scene = self.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
         end = self._work(officer, start, travel + service)
         officer.gain_experience(domain)
         officer.last_domain = domain
@@ -234,7 +251,7 @@ class Casework:
         appeal, counted by the power-list review and eroding the firm's trust.
         """
         m = self.model
-        rate = m.config.casework.error_rate_at_zero_skill * (1.0 - skill)
+        rate = self.error_rate_at_zero_skill * (1.0 - skill)
         if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
             m.cases.cols["error"][cid] = True
             m.trust.handling_error(int(m.cases.cols["enterprise"][cid]))
@@ -242,20 +259,19 @@ class Casework:
     def inspect(self, unit: WorkUnit, officer: Officer, task: InspectionTask, start: float) -> None:
         """Carry out one visit: check the firm's domains, record findings and burden."""
         m = self.model
-        e = task.enterprise
-        spec = m.config.inspection
+        e, pairs = task.enterprise, task.pairs
         travel = self.travel[unit.index][task.grid]
-        hours = travel + spec.host_hours + spec.check_hours_per_domain * len(task.pairs)
+        hours = travel + self.host_hours + self.check_hours_per_domain * len(pairs)
         end = self._work(officer, start, hours)
-        arrive = travel / 2.0 + spec.host_hours
-        on_site = m.calendar.add_work_hours(start, arrive) if hours else start
-        m.visits.add(e, unit.index, start, task.pairs, task.n_depts >= 2)
+        m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
         officer.last_domain = task.domain
-        vids = m.enterprises.violation[task.pairs]
-        if max(vids.tolist()) < 0:
+        vids = m.enterprises.violation[pairs]
+        if max(vids.tolist()) < 0:  # most visits find a clean firm: nothing else to do
             self.clean_firms.append(e)
             return
-        for vid in self._find(officer, task.pairs, vids, on_site):
+        arrive = travel / 2.0 + self.host_hours
+        on_site = self.calendar.add_work_hours(start, arrive) if hours else start
+        for vid in self._find(officer, pairs, vids, on_site):
             cid = int(m.open_cases(np.array([vid]), np.array([INSPECTION], np.int8),
                                    np.array([on_site]), np.array([-1]))[0])
             if m.has_authority(unit, int(m.violations.cols["matter"][vid])):
@@ -275,7 +291,7 @@ class Casework:
         m = self.model
         u = m.streams["on_site"].random(len(vids))
         v = m.violations.cols
-        p = m.config.inspection.find_probability * (
+        p = self.find_probability * (
             0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
         hit = (vids >= 0) & (u < p)
         if not hit.any():
