@@ -341,18 +341,29 @@ class ReformModel(mesa.Model):
         v["case"][vids] = ids
         return ids
 
+    #: the last case whose keyed-uniform key was computed: ``(cid, pair, key of slot 0)``
+    _case_key: tuple[int, int, int] = (-1, 0, 0)
+
     def case_uniform(self, cid: int, slot: int) -> float:
         """A keyed uniform for case ``cid``: equal for the same violation and attempt in every arm.
 
         ``slot`` (0-63) names the quantity (service time, rectification, referral hop, ...).
+        A case asks for several slots in a row; its key is kept until another case asks (the
+        columns it is computed from never change after the case is opened).
         """
+        key = self._case_key
+        if key[0] != cid:
+            key = self._case_key = self._case_key_of(cid)
+        return self.streams.keyed_uniform_scalar("keyed_cases", key[1], key[2] + slot)
+
+    def _case_key_of(self, cid: int) -> tuple[int, int, int]:
+        """``(cid, pair, key of slot 0)`` of case ``cid``'s keyed uniforms."""
         cols = self.cases.cols
         vid = int(cols["violation_id"][cid])
         v = self.violations.cols
         day = int(v["onset_at"][vid])
         attempt = int(cols["attempt"][cid])
-        key = (day * 64 + min(attempt, 63)) * SLOTS_PER_DAY + slot
-        return self.streams.keyed_uniform_scalar("keyed_cases", int(v["pair"][vid]), key)
+        return cid, int(v["pair"][vid]), (day * 64 + min(attempt, 63)) * SLOTS_PER_DAY
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:

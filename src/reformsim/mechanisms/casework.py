@@ -80,7 +80,7 @@ class Casework:
         #: service time equals its mean (no draw)
         self.fixed_service = dist == "fixed" or (dist == "lognormal" and cw.service_cv == 0)
         self.exponential_service = dist == "exponential"
-        # lognormal with mean 1 and coefficient of variation service_cv: log-scale variance s2
+        # log-scale variance of a lognormal service time with coefficient of variation service_cv
         s2 = np.log1p(cw.service_cv**2)
         self.half_s2 = float(0.5 * s2)
         self.sigma = float(np.sqrt(s2))

@@ -66,6 +66,8 @@ class Coordination:
         self.technical = np.zeros(cat.complexity.size, dtype=bool)
         most_complex = np.argsort(-cat.complexity, kind="stable")
         self.technical[most_complex[: round(share * cat.complexity.size)]] = True
+        self._technical = self.technical.tolist()  # for scalar reads on the casework path
+        self._support_skill_threshold = model.config.coordination.support_skill_threshold
         self.arrival_hours: list[float] = []
         self.no_shows = 0
 
@@ -125,10 +127,11 @@ class Coordination:
     def needs_support(self, unit: WorkUnit, skill: float, cid: int, matter: int,
                       domain: int) -> bool:
         """Whether the officer must ask the owning department for a technical appraisal."""
+        if not self._technical[matter]:  # most matters: no appraisal, nothing else to read
+            return False
         m = self.model
         return bool(
-            self.technical[matter]
-            and skill < m.config.coordination.support_skill_threshold
+            skill < self._support_skill_threshold
             and m.cases.cols["support_requests"][cid] == 0
             and unit.index != int(m.owner_dept[domain])
         )

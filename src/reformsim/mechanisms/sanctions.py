@@ -17,7 +17,10 @@ the escalation by one level (Scholz 1984: "vengeful and forgiving").
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +36,35 @@ ADVISE, ORDER_FIX, WARN, FINE, SUSPEND, REVOKE = range(6)
 FOLLOW_UP = SOURCES.index("follow_up")
 
 
+@dataclass(frozen=True, slots=True)
+class _DecisionRules:
+    """The (frozen) scenario's values a sanction decision reads, gathered once per model."""
+
+    leniency: bool
+    minor_severity: float
+    fine_severity: float
+    rectification_days: float
+    rectify_probability: float
+    risk_own_weight: float
+    leniency_bonus: float
+    #: severity of each matter, as a Python list (fast scalar reads)
+    severity: list[float]
+
+    @classmethod
+    def of(cls, model: ReformModel) -> _DecisionRules:
+        """Read the rules of ``model``'s scenario and catalogue."""
+        sc = model.config
+        sp = sc.sanctions
+        return cls(
+            leniency=sc.levers.first_violation_leniency, minor_severity=sp.minor_severity,
+            fine_severity=sp.fine_severity, rectification_days=sp.rectification_days,
+            rectify_probability=sp.rectify_probability,
+            risk_own_weight=sc.compliance.risk_own_weight,
+            leniency_bonus=sc.satisfaction.leniency_bonus,
+            severity=model.catalog.severity.tolist(),
+        )
+
+
 class Sanctions:
     """Sanction decisions, rectification deadlines and colour transitions."""
 
@@ -42,44 +74,49 @@ class Sanctions:
         self.rectifications: dict[int, list[tuple[int, float]]] = defaultdict(list)
         self.sanctioned_today: list[int] = []
 
+    @cached_property
+    def _rules(self) -> _DecisionRules:
+        return _DecisionRules.of(self.model)
+
     def decide(self, cid: int, at: float) -> None:
         """Choose the sanction for a handled case and schedule its deadline check."""
         m = self.model
-        sp = m.config.sanctions
+        rules = self._rules
         cases = m.cases.cols
         ent = m.enterprises
         vid = int(cases["violation_id"][cid])
         pair = int(m.violations.cols["pair"][vid])
         e = int(cases["enterprise"][cid])
-        severity = float(m.catalog.severity[int(cases["matter"][cid])])
-        first = ent.offences[pair] == 0
-        if m.config.levers.first_violation_leniency and first and severity < sp.minor_severity:
+        severity = rules.severity[int(cases["matter"][cid])]
+        offences = int(ent.offences[pair])
+        if rules.leniency and offences == 0 and severity < rules.minor_severity:
             level, waiver = ADVISE, True
         else:
-            base = ORDER_FIX if severity < sp.fine_severity else FINE
+            base = ORDER_FIX if severity < rules.fine_severity else FINE
             level, waiver = min(base + int(ent.escalation[e]), REVOKE), False
-        ent.offences[pair] += 1
+        ent.offences[pair] = offences + 1
         if level <= ORDER_FIX:
             ent.advised[pair] = True
         cases["sanction"][cid] = level
         cases["waiver"][cid] = waiver
         cases["penalty"][cid] = level >= FINE
-        deadline = at + sp.rectification_days
+        deadline = at + rules.rectification_days
         cases["deadline_at"][cid] = deadline
-        rectified = m.case_uniform(cid, SLOT_RECTIFY) < sp.rectify_probability
+        rectified = m.case_uniform(cid, SLOT_RECTIFY) < rules.rectify_probability
         cases["rectified"][cid] = int(rectified)
         if rectified:
-            when = at + m.case_uniform(cid, SLOT_RECTIFY_TIME) * sp.rectification_days
+            when = at + m.case_uniform(cid, SLOT_RECTIFY_TIME) * rules.rectification_days
             cases["rectified_at"][cid] = when
-            self.rectifications[int(np.floor(when))].append((vid, when))
-        a = m.config.compliance.risk_own_weight
-        ent.p_hat[pair] += a * (1.0 - ent.p_hat[pair])
-        sat = m.config.satisfaction
+            self.rectifications[math.floor(when)].append((vid, when))
+        # scalar float64 arithmetic in Python: the same IEEE operations as on numpy scalars
+        p_hat = float(ent.p_hat[pair])
+        ent.p_hat[pair] = p_hat + rules.risk_own_weight * (1.0 - p_hat)
         if waiver:
-            ent.satisfaction[e] += sat.leniency_bonus * (1.0 - ent.satisfaction[e])
+            sat = float(ent.satisfaction[e])
+            ent.satisfaction[e] = sat + rules.leniency_bonus * (1.0 - sat)
         m.trust.encounter(e, advisory=level == ADVISE)
         self.sanctioned_today.append(e)
-        self.deadlines[int(np.floor(deadline))].append(cid)
+        self.deadlines[math.floor(deadline)].append(cid)
 
     def step(self, day: int) -> None:
         """End today's rectified violations; check deadlines: colours, escalation, follow-ups."""
