@@ -149,8 +149,9 @@ class Casework:
                 planning.cancelled += 1
 
     def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
+        """Serve ``unit``'s queue within today's window ``[lo, hi)``, one task at a time."""
         officers = unit.officers
-        case_domain = self.model.cases.cols["domain"]
+        case_cols = self.model.cases.cols  # the dict, not a column: columns grow by reallocation
         free = [max(o.free_at, lo) for o in officers]
         while True:
             t = min(free)
@@ -166,7 +167,7 @@ class Casework:
                 return
             kind = type(task)
             is_case = kind is not InspectionTask and kind is not CoordinationTask
-            domain = int(case_domain[task]) if is_case else task.domain
+            domain = int(case_cols["domain"][task]) if is_case else task.domain
             k = unit.best_free_officer(free, start, domain)
             officer = officers[k]
             if kind is InspectionTask:
@@ -265,10 +266,17 @@ class Casework:
         end = self._work(officer, start, hours)
         m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
         officer.last_domain = task.domain
-        vids = m.enterprises.violation[pairs]
-        if max(vids.tolist()) < 0:  # most visits find a clean firm: nothing else to do
+        violation = m.enterprises.violation
+        # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
+        # department) reads one scalar instead of indexing with the pair array.
+        if len(pairs) == 1:
+            clean = violation.item(pairs.item()) < 0
+        else:
+            clean = max(violation[pairs].tolist()) < 0
+        if clean:
             self.clean_firms.append(e)
             return
+        vids = violation[pairs]
         arrive = travel / 2.0 + self.host_hours
         on_site = self.calendar.add_work_hours(start, arrive) if hours else start
         for vid in self._find(officer, pairs, vids, on_site):
