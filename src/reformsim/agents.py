@@ -74,7 +74,7 @@ class WorkUnit(mesa.Agent):
         """
         order = self._skill_order.get(domain)
         if order is None:
-            order = np.argsort(-self.skill_matrix[:, domain], kind="stable").tolist()
+            order = (-self.skill_matrix[:, domain]).argsort(kind="stable").tolist()
             self._skill_order[domain] = order
         for k in order:
             if free[k] <= start:
