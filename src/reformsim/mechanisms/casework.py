@@ -161,7 +161,7 @@ class Casework:
             if picked is None:
                 return
             task, ready = picked
-            start = max(t, ready)
+            start = ready if ready > t else t  # max(t, ready) without a builtin call
             if start >= hi:
                 self._requeue(unit, task, ready)
                 return
@@ -176,7 +176,8 @@ class Casework:
                 self._work(officer, start, task.hours)
             else:
                 self.handle_case(unit, officer, int(task), start)
-            free[k] = max(officer.free_at, lo)
+            f = officer.free_at
+            free[k] = lo if lo > f else f  # max(f, lo)
 
     def _requeue(self, unit: WorkUnit, task: Any, ready: float) -> None:
         if isinstance(task, InspectionTask):
