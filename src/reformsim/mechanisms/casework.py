@@ -114,12 +114,11 @@ class Casework:
         """Squad officers patrol their area with a share of their idle hours (日常巡查)."""
         m = self.model
         share = m.config.detection.officer_patrol_share
-        hours = np.zeros(m.territory.n_grids)
-        for squad in m.squads:
+        per_area = np.zeros(m.territory.n_areas)
+        for squad in m.squads:  # one squad per area
             idle = max(len(squad.officers) * m.calendar.hours - squad.busy_today, 0.0)
-            grids = m.area_grids[squad.area]
-            hours[grids] += share * idle / max(len(grids), 1)
-        m.officer_patrol_hours = hours
+            per_area[squad.area] = share * idle / max(len(m.area_grids[squad.area]), 1)
+        m.officer_patrol_hours = per_area[m.territory.area_of_grid]
 
     def _next_task(self, unit: WorkUnit, t: float) -> tuple[Any, float] | None:
         """Pop the task to start at ``t`` (or the earliest ready one); None if no task waits."""
