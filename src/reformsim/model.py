@@ -324,22 +324,38 @@ class ReformModel(mesa.Model):
     def open_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
                    complainant: np.ndarray) -> np.ndarray:
         """Record new cases for violations; returns their ids."""
-        v = self.violations
+        ids = self._append_cases(vids, vids.size, source, detected_at, complainant)
+        self.violations.cols["case"][vids] = ids
+        return ids
+
+    def open_case(self, vid: int, source: int, detected_at: float, complainant: int = -1) -> int:
+        """:meth:`open_cases` for one violation given as scalars; returns the case id.
+
+        The same row without the overhead of one-element arrays (inspection findings are
+        opened one at a time on the casework path).
+        """
+        cid = int(self._append_cases(vid, 1, source, detected_at, complainant)[0])
+        self.violations.cols["case"][vid] = cid
+        return cid
+
+    def _append_cases(self, vids: np.ndarray | int, k: int, source: np.ndarray | int,
+                      detected_at: np.ndarray | float,
+                      complainant: np.ndarray | int) -> np.ndarray:
+        """Append the ``k`` case rows of violations ``vids`` (an id array, or one id if k=1)."""
+        v = self.violations.cols
         attempt = v["n_cases"][vids].copy()
         v["n_cases"][vids] += 1
         ents = v["enterprise"][vids]
         grids = self.enterprises.grid[ents]
         matters = v["matter"][vids]
-        ids = self.cases.append(
-            vids.size, violation_id=vids, enterprise=ents, grid=grids,
+        cat = self.catalog
+        return self.cases.append(
+            k, violation_id=vids, enterprise=ents, grid=grids,
             area=self.territory.area_of_grid[grids], domain=v["domain"][vids], matter=matters,
-            source=source, delegated=self.catalog.delegated[matters],
-            ambiguous=self.catalog.ambiguous[matters], negative_list=self.catalog.negative[matters],
-            onset_at=v["onset_at"][vids], detected_at=detected_at, complainant=complainant,
-            attempt=attempt,
+            source=source, delegated=cat.delegated[matters], ambiguous=cat.ambiguous[matters],
+            negative_list=cat.negative[matters], onset_at=v["onset_at"][vids],
+            detected_at=detected_at, complainant=complainant, attempt=attempt,
         )
-        v["case"][vids] = ids
-        return ids
 
     #: the last case whose keyed-uniform key was computed: ``(cid, pair, key of slot 0)``
     _case_key: tuple[int, int, int] = (-1, 0, 0)

@@ -280,8 +280,7 @@ class Casework:
         arrive = travel / 2.0 + self.host_hours
         on_site = self.calendar.add_work_hours(start, arrive) if hours else start
         for vid in self._find(officer, pairs, vids, on_site):
-            cid = int(m.open_cases(np.array([vid]), np.array([INSPECTION], np.int8),
-                                   np.array([on_site]), np.array([-1]))[0])
+            cid = m.open_case(vid, INSPECTION, on_site)
             if m.has_authority(unit, int(m.violations.cols["matter"][vid])):
                 cases = m.cases.cols
                 cases["first_unit"][cid] = unit.index
