@@ -60,31 +60,54 @@ class Detection:
         h[:, 2] = det.platform_rate * vis
         return h
 
-    def schedule(self, ids: np.ndarray, hashed: np.ndarray | None = None) -> None:
+    def keyed_draws(self, hashed: np.ndarray, onset: np.ndarray) -> dict[str, np.ndarray]:
+        """Draw the state-independent numbers of violations that begin at ``onset``.
+
+        Parameters
+        ----------
+        hashed
+            ``keyed_hash("keyed_violations", pairs)[:, None]`` of the violations' pairs.
+        onset
+            Their onset times.
+
+        Returns
+        -------
+        dict
+            ``detect_exp``: a standard exponential, the detection delay times the total hazard;
+            ``channel_u``: the uniform that picks the channel; ``self_end_at``: when the
+            violation would end by itself.
+        """
+        slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
+        u = self.model.streams.uniform_from_hash(hashed, slot[:, None] + self._slots)
+        rate = self.model.config.compliance.self_correction_rate_per_year / 365.0
+        return {
+            "detect_exp": -np.log1p(-u[:, 0]),
+            "channel_u": u[:, 1],
+            "self_end_at": onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf),
+        }
+
+    def schedule(self, ids: np.ndarray, draws: np.ndarray | None = None) -> None:
         """Draw detection time, channel and self-correction time of new violations.
 
-        ``hashed`` may pass ``keyed_hash("keyed_violations", pairs)[:, None]`` of the
-        violations' pairs when the caller has it already (same numbers, less work).
+        ``draws`` may pass the violations' :meth:`keyed_draws` (e.g. records of
+        :meth:`Compliance.keyed_draws`) when the caller has them already (same numbers, less work).
         """
         m = self.model
         v = m.violations.cols
-        pairs = v["pair"][ids]
         onset = v["onset_at"][ids]
-        if hashed is None:
-            hashed = m.streams.keyed_hash("keyed_violations", pairs)[:, None]
-        slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
-        u = m.streams.uniform_from_hash(hashed, slot[:, None] + self._slots)
+        if draws is None:
+            hashed = m.streams.keyed_hash("keyed_violations", v["pair"][ids])[:, None]
+            draws = self.keyed_draws(hashed, onset)
         grids = m.enterprises.grid[v["enterprise"][ids]]
         h = self.hazards(grids, v["matter"][ids])
         total = h.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            delay = np.where(total > 0, -np.log1p(-u[:, 0]) / total, np.inf)
+            delay = np.where(total > 0, draws["detect_exp"] / total, np.inf)
             share = h.cumsum(axis=1) / total[:, None]
         detect_at = onset + delay
         v["detect_at"][ids] = detect_at
-        v["channel"][ids] = np.minimum((u[:, 1, None] > share).sum(axis=1), 2)
-        rate = m.config.compliance.self_correction_rate_per_year / 365.0
-        self_end_at = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        v["channel"][ids] = np.minimum((draws["channel_u"][:, None] > share).sum(axis=1), 2)
+        self_end_at = draws["self_end_at"]
         v["self_end_at"][ids] = self_end_at
         horizon = m.config.run.days
         soon = (detect_at < horizon) | (self_end_at < horizon)
