@@ -165,3 +165,32 @@ def test_onsets_equal_the_plain_daily_code(small_integrated) -> None:
         a, b = getattr(fast, table), getattr(plain, table)
         for name in a.cols:
             np.testing.assert_array_equal(a[name], b[name], err_msg=f"{table}.{name}")
+
+
+def test_hazards_equal_the_channel_formulas(small_integrated) -> None:
+    """The table product in Detection.hazards equals the written-out formulas, bit for bit."""
+    m = ReformModel(small_integrated, seed=6)
+    for _ in range(20):
+        m.step()
+    det, d = small_integrated.detection, m.detection
+    rng = np.random.default_rng(2)
+    m.team_authority = rng.random(m.catalog.n_matters) < 0.5
+    grids = rng.integers(0, m.territory.n_grids, 500)
+    matters = rng.integers(0, m.catalog.n_matters, 500)
+    vis = m.catalog.visibility[matters]
+    rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
+    patrol = d.patrol_intensity[grids] / 8.0
+    expected = np.stack([det.complaint_rate * vis * d.complaint_factor[grids],
+                         det.patrol_rate * vis * patrol * rho,
+                         det.platform_rate * vis], axis=1)
+    np.testing.assert_array_equal(d.hazards(grids, matters), expected)
+
+
+def test_ending_a_violation_listed_twice_frees_its_pair_once(small_integrated) -> None:
+    m = ReformModel(small_integrated, seed=4)
+    while m.violations.n < 3:
+        m.step()
+    open_ids = np.flatnonzero(np.isinf(m.violations["ended_at"]))[:2]
+    m.end_violations(np.repeat(open_ids, 2), np.full(4, float(m.day)))
+    assert int(m.violating_in_grid.sum()) == int((m.enterprises.violation >= 0).sum())
+    assert (m.violating_in_grid >= 0).all()

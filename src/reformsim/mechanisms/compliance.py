@@ -44,6 +44,7 @@ DRAW_DTYPE = np.dtype([
     ("detect_exp", np.float64),  # standard exponential: detection delay times the total hazard
     ("channel_u", np.float64),  # uniform choosing the detection channel
     ("self_end_at", np.float64),  # when it would end by itself
+    ("complainant_u", np.float64),  # uniform choosing the resident behind a complaint
 ])
 
 #: keyed slots of a candidate's day (stream "keyed_violations"), in this order
