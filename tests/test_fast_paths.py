@@ -194,3 +194,14 @@ def test_ending_a_violation_listed_twice_frees_its_pair_once(small_integrated) -
     m.end_violations(np.repeat(open_ids, 2), np.full(4, float(m.day)))
     assert int(m.violating_in_grid.sum()) == int((m.enterprises.violation >= 0).sum())
     assert (m.violating_in_grid >= 0).all()
+
+
+def test_scalar_keyed_uniform_reuses_the_last_entity_hash_correctly() -> None:
+    """Runs of calls for one entity (the cached hash), and switches of entity or stream."""
+    s = Streams(12)
+    calls = [("keyed_cases", 5, 1), ("keyed_cases", 5, 2), ("keyed_violations", 5, 2),
+             ("keyed_cases", 5, 2), ("keyed_cases", 6, 2), ("keyed_cases", 6, 2**40),
+             ("keyed_cases", np.int64(6), 3), ("keyed_cases", 0, 3)]
+    for name, entity, slot in calls:
+        expected = s.keyed_uniform(name, np.array([entity]), np.array([slot]))[0]
+        assert s.keyed_uniform_scalar(name, entity, slot) == expected
