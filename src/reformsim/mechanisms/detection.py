@@ -61,6 +61,7 @@ class Detection:
         self.complainant_u = np.zeros(0)
 
     def _refresh_patrol_factor(self) -> None:
+        """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
         np.divide(self.patrol_intensity, 8.0, out=self._grid_factor[:, 1])
 
     def hazards(self, grids: np.ndarray, matters: np.ndarray) -> np.ndarray:
@@ -104,7 +105,8 @@ class Detection:
 
     _slots = np.array([SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END, SLOT_COMPLAINANT])
 
-    def schedule(self, ids: np.ndarray, draws: np.ndarray | None = None) -> None:
+    def schedule(self, ids: np.ndarray,
+                 draws: np.ndarray | dict[str, np.ndarray] | None = None) -> None:
         """Draw detection time, channel and self-correction time of new violations.
 
         ``draws`` may pass the violations' :meth:`keyed_draws` (e.g. records of
@@ -128,12 +130,12 @@ class Detection:
         v["channel"][ids] = (draws["channel_u"][:, None] > share).sum(axis=1)
         self_end_at = draws["self_end_at"]
         v["self_end_at"][ids] = self_end_at
-        self._store(ids, draws["complainant_u"])
+        self._keep_complainant_u(ids, draws["complainant_u"])
         soon = np.fmin(detect_at, self_end_at) < m.config.run.days
         self.watch = np.concatenate([self.watch, ids[soon]])
 
-    def _store(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
-        """Keep the complainant uniforms of violations ``ids`` (grown by doubling)."""
+    def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
+        """Keep the complainant uniforms of violations ``ids`` until they are detected."""
         need = int(ids.max()) + 1 if ids.size else 0
         if need > self.complainant_u.size:
             grown = np.zeros(max(need, 2 * self.complainant_u.size))
