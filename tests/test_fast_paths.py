@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from reformsim.mechanisms.compliance import CandidateCalendar
 from reformsim.model import ReformModel
@@ -205,3 +208,22 @@ def test_scalar_keyed_uniform_reuses_the_last_entity_hash_correctly() -> None:
     for name, entity, slot in calls:
         expected = s.keyed_uniform(name, np.array([entity]), np.array([slot]))[0]
         assert s.keyed_uniform_scalar(name, entity, slot) == expected
+
+
+def test_matters_of_a_domain_without_matters(small_integrated) -> None:
+    """Block draws mark such picks -1 (strict=False); a violation there still raises."""
+    cat = ReformModel(small_integrated, seed=2).catalog
+    matters = list(cat.domain_matters)
+    cums = list(cat.domain_cum)
+    matters[1], cums[1] = np.zeros(0, dtype=np.int64), np.zeros(0)
+    gappy = dataclasses.replace(cat, domain_matters=tuple(matters), domain_cum=tuple(cums))
+    doms = np.array([0, 1, 2, 1])
+    u = np.array([0.3, 0.5, 0.7, 0.1])
+    picked = gappy.sample_matters(doms, u, strict=False)
+    assert gappy.has_empty_domains and not cat.has_empty_domains
+    np.testing.assert_array_equal(picked[[1, 3]], [-1, -1])
+    np.testing.assert_array_equal(picked[[0, 2]], cat.sample_matters(doms[[0, 2]], u[[0, 2]]))
+    with pytest.raises(ValueError, match="expected domains with matters"):
+        gappy.sample_matters(doms, u)
+    with pytest.raises(ValueError, match="expected domains with matters"):
+        gappy.check_sampled(doms, picked)
