@@ -164,7 +164,7 @@ class Detection:
         event = np.fmin(end_t, det_t) < day + 1.0  # something happens today
         ends = event & (end_t <= det_t)  # self-correction first
         due = event ^ ends  # detection first
-        if ends.any():
+        if np.count_nonzero(ends):
             m.end_violations(w[ends], end_t[ends], distinct=True)
         self.watch = w[~event]
         ids = w[due]
@@ -180,7 +180,7 @@ class Detection:
         m = self.model
         out = np.full(ids.size, -1, dtype=np.int64)
         is_c = source == SOURCES.index("complaint")
-        if not is_c.any() or m.residents.n == 0:
+        if not np.count_nonzero(is_c) or m.residents.n == 0:
             return out
         sel = ids[is_c]
         grids = m.pair_grid[m.violations.cols["pair"][sel]]
