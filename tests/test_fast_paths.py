@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from reformsim.mechanisms.compliance import CandidateCalendar
 from reformsim.model import ReformModel
-from reformsim.streams import Streams
+from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
+from reformsim.streams import (
+    SLOT_ACCEPT_ONSET,
+    SLOT_CHANNEL,
+    SLOT_DETECT,
+    SLOT_MATTER,
+    SLOT_ONSET_TIME,
+    SLOT_SELF_END,
+    SLOTS_PER_DAY,
+    Streams,
+)
 
 
 def test_candidate_calendar_is_a_bernoulli_process_per_pair() -> None:
@@ -74,3 +87,143 @@ def test_tallies_match_the_columns(small_integrated) -> None:
     ent = m.enterprises
     for e in range(0, ent.n, max(ent.n // 50, 1)):
         assert m.joint_inspector(e) is m.joint_inspectors(np.array([e]))[0]
+
+
+def test_block_keyed_draws_equal_per_slot_uniforms(small_integrated) -> None:
+    """Compliance.keyed_draws (drawn per calendar block) equals one keyed uniform per slot."""
+    m = ReformModel(small_integrated, seed=3)
+    s, comp = m.streams, m.compliance
+    rng = np.random.default_rng(1)
+    pairs = rng.integers(0, m.enterprises.n_pairs, 300)
+    days = rng.integers(0, 800, 300)
+    d = comp.keyed_draws(pairs, days)
+
+    def u(slot: np.ndarray) -> np.ndarray:
+        return s.keyed_uniform("keyed_violations", pairs, slot)
+
+    base = days * SLOTS_PER_DAY
+    np.testing.assert_array_equal(d["accept_at"], u(base + SLOT_ACCEPT_ONSET) * comp.bound[pairs])
+    onset = days + u(base + SLOT_ONSET_TIME)
+    np.testing.assert_array_equal(d["onset_at"], onset)
+    np.testing.assert_array_equal(
+        d["matter"], m.catalog.sample_matters(m.enterprises.pair_dom[pairs], u(base + SLOT_MATTER)))
+    base = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
+    rate = small_integrated.compliance.self_correction_rate_per_year / 365.0
+    np.testing.assert_array_equal(d["detect_exp"], -np.log1p(-u(base + SLOT_DETECT)))
+    np.testing.assert_array_equal(d["channel_u"], u(base + SLOT_CHANNEL))
+    self_end = onset + -np.log1p(-u(base + SLOT_SELF_END)) / rate
+    np.testing.assert_array_equal(d["self_end_at"], self_end)
+    one_day = comp.keyed_draws(pairs, 17)
+    np.testing.assert_array_equal(one_day, comp.keyed_draws(pairs, np.full(pairs.size, 17)))
+
+
+def _plain_onsets(m: ReformModel, day: int) -> None:
+    """Compliance.step without block draws: today's keyed uniforms drawn today."""
+    comp = m.compliance
+    cand = comp.calendar.on(day)
+    cand = cand[m.enterprises.violation[cand] < 0]
+    if cand.size:
+        slot = day * SLOTS_PER_DAY + SLOT_ACCEPT_ONSET
+        u = m.streams.keyed_uniform("keyed_violations", cand, slot)
+        new = cand[u * comp.bound[cand] < comp.onset_probability(cand)]
+        if new.size:
+            m.open_violations(new, day)
+
+
+def _plain_onset_probability(m: ReformModel, idx: np.ndarray) -> np.ndarray:
+    """The onset probability written out with one np.where per risk type."""
+    cs, ent, comp = m.config.compliance, m.enterprises, m.compliance
+    kind = comp.pair_type[idx]
+    sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
+    utility = ent.gain[idx] - comp.weight(ent.p_hat[idx]) * sanction
+    utility += m.trust.utility_shift(ent.pair_ent[idx])
+    imitating = kind == IMITATOR
+    if cs.imitation_strength > 0 and imitating.any():
+        utility += imitating * cs.imitation_strength * m.grid_violation_share()[m.pair_grid[idx]]
+    rate = np.where(
+        (kind == RATIONAL) | imitating,
+        cs.max_onset_rate_per_year / (1.0 + np.exp(-utility / cs.choice_noise)),
+        np.where(kind == INCOMPETENT, cs.incompetent_rate_per_year
+                 * np.where(ent.advised[idx], cs.advised_incompetent_factor, 1.0), 0.0),
+    )
+    p = np.minimum(rate * comp.domain_weight[idx] / 365.0, 1.0)
+    p[ent.violation[idx] >= 0] = 0.0
+    return p
+
+
+def test_onsets_equal_the_plain_daily_code(small_integrated) -> None:
+    """Block draws and the lean onset probability give the same violations and cases."""
+    fast, plain = ReformModel(small_integrated, seed=8), ReformModel(small_integrated, seed=8)
+    plain.compliance.step = lambda day: _plain_onsets(plain, day)
+    all_pairs = np.arange(fast.enterprises.n_pairs)
+    fast.enterprises.advised[::7] = plain.enterprises.advised[::7] = True
+    for day in range(150):
+        fast.step()
+        plain.step()
+        if day % 30 == 0:
+            np.testing.assert_array_equal(fast.compliance.onset_probability(),
+                                          _plain_onset_probability(fast, all_pairs))
+    assert fast.violations.n > 100
+    for table in ("violations", "cases"):
+        a, b = getattr(fast, table), getattr(plain, table)
+        for name in a.cols:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=f"{table}.{name}")
+
+
+def test_hazards_equal_the_channel_formulas(small_integrated) -> None:
+    """The table product in Detection.hazards equals the written-out formulas, bit for bit."""
+    m = ReformModel(small_integrated, seed=6)
+    for _ in range(20):
+        m.step()
+    det, d = small_integrated.detection, m.detection
+    rng = np.random.default_rng(2)
+    m.team_authority = rng.random(m.catalog.n_matters) < 0.5
+    grids = rng.integers(0, m.territory.n_grids, 500)
+    matters = rng.integers(0, m.catalog.n_matters, 500)
+    vis = m.catalog.visibility[matters]
+    rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
+    patrol = d.patrol_intensity[grids] / 8.0
+    expected = np.stack([det.complaint_rate * vis * d.complaint_factor[grids],
+                         det.patrol_rate * vis * patrol * rho,
+                         det.platform_rate * vis], axis=1)
+    np.testing.assert_array_equal(d.hazards(grids, matters), expected)
+
+
+def test_ending_a_violation_listed_twice_frees_its_pair_once(small_integrated) -> None:
+    m = ReformModel(small_integrated, seed=4)
+    while m.violations.n < 3:
+        m.step()
+    open_ids = np.flatnonzero(np.isinf(m.violations["ended_at"]))[:2]
+    m.end_violations(np.repeat(open_ids, 2), np.full(4, float(m.day)))
+    assert int(m.violating_in_grid.sum()) == int((m.enterprises.violation >= 0).sum())
+    assert (m.violating_in_grid >= 0).all()
+
+
+def test_scalar_keyed_uniform_reuses_the_last_entity_hash_correctly() -> None:
+    """Runs of calls for one entity (the cached hash), and switches of entity or stream."""
+    s = Streams(12)
+    calls = [("keyed_cases", 5, 1), ("keyed_cases", 5, 2), ("keyed_violations", 5, 2),
+             ("keyed_cases", 5, 2), ("keyed_cases", 6, 2), ("keyed_cases", 6, 2**40),
+             ("keyed_cases", np.int64(6), 3), ("keyed_cases", 0, 3)]
+    for name, entity, slot in calls:
+        expected = s.keyed_uniform(name, np.array([entity]), np.array([slot]))[0]
+        assert s.keyed_uniform_scalar(name, entity, slot) == expected
+
+
+def test_matters_of_a_domain_without_matters(small_integrated) -> None:
+    """Block draws mark such picks -1 (strict=False); a violation there still raises."""
+    cat = ReformModel(small_integrated, seed=2).catalog
+    matters = list(cat.domain_matters)
+    cums = list(cat.domain_cum)
+    matters[1], cums[1] = np.zeros(0, dtype=np.int64), np.zeros(0)
+    gappy = dataclasses.replace(cat, domain_matters=tuple(matters), domain_cum=tuple(cums))
+    doms = np.array([0, 1, 2, 1])
+    u = np.array([0.3, 0.5, 0.7, 0.1])
+    picked = gappy.sample_matters(doms, u, strict=False)
+    assert gappy.has_empty_domains and not cat.has_empty_domains
+    np.testing.assert_array_equal(picked[[1, 3]], [-1, -1])
+    np.testing.assert_array_equal(picked[[0, 2]], cat.sample_matters(doms[[0, 2]], u[[0, 2]]))
+    with pytest.raises(ValueError, match="expected domains with matters"):
+        gappy.sample_matters(doms, u)
+    with pytest.raises(ValueError, match="expected domains with matters"):
+        gappy.check_sampled(doms, picked)

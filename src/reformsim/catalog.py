@@ -71,23 +71,39 @@ class Catalog:
         """Number of matters."""
         return int(self.domain.shape[0])
 
-    def sample_matters(self, domains: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def sample_matters(self, domains: np.ndarray, u: np.ndarray, strict: bool = True) -> np.ndarray:
         """Pick one matter per violation given its domain and a uniform draw ``u``.
 
         The matter is the first of its domain whose cumulative weight exceeds ``u`` (the last
         one if none does): one :func:`numpy.searchsorted` over all domains at once, see
-        :attr:`_sampling_keys`.
+        :attr:`_sampling_keys`. A domain without matters raises :class:`ValueError`, or gives
+        -1 when ``strict`` is false (see :meth:`check_sampled`).
         """
         keys, ids, last = self._sampling_keys
+        empty = np.isin(domains, self._empty_domains) if self._empty_domains else None
+        if strict and empty is not None and empty.any():
+            raise _no_matters(domains[empty])
         query = np.empty(domains.shape[0], dtype=np.complex128)
         query.real = domains
         query.imag = u
         pos = np.searchsorted(keys, query, side="right")
-        if self._empty_domains:
-            hit = np.isin(domains, self._empty_domains)
-            if hit.any():
-                raise ValueError(f"domains: expected domains with matters, got {domains[hit][:5]}")
-        return ids[np.minimum(pos, last[domains])]
+        if empty is None or not empty.any():
+            return ids[np.minimum(pos, last[domains])]
+        picked = np.full(domains.shape[0], -1, dtype=np.int64)
+        picked[~empty] = ids[np.minimum(pos, last[domains])[~empty]]
+        return picked
+
+    @property
+    def has_empty_domains(self) -> bool:
+        """Whether some domain has no matters (a violation there cannot pick one)."""
+        return bool(self._empty_domains)
+
+    @staticmethod
+    def check_sampled(domains: np.ndarray, matters: np.ndarray) -> None:
+        """Raise :class:`ValueError` as :meth:`sample_matters` does if a matter is -1."""
+        hit = matters < 0
+        if hit.any():
+            raise _no_matters(domains[hit])
 
     @cached_property
     def _sampling_keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,6 +132,10 @@ class Catalog:
     def _empty_domains(self) -> list[int]:
         """Domains without matters (a violation there cannot pick a matter)."""
         return [d for d, m in enumerate(self.domain_matters) if len(m) == 0]
+
+
+def _no_matters(domains: np.ndarray) -> ValueError:
+    return ValueError(f"domains: expected domains with matters, got {domains[:5]}")
 
 
 def _split_counts(total: int, weights: np.ndarray) -> np.ndarray:

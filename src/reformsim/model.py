@@ -41,13 +41,10 @@ from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
-from reformsim.streams import SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY, Streams
+from reformsim.streams import SLOTS_PER_DAY, Streams
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
-
-#: keyed slots drawn when a violation starts: its onset time and its matter
-_OPEN_SLOTS = np.array([SLOT_ONSET_TIME, SLOT_MATTER])
 
 
 class ReformModel(mesa.Model):
@@ -289,37 +286,52 @@ class ReformModel(mesa.Model):
         """Whether ``day`` is after the warm-up (counted in KPIs)."""
         return day >= self.config.run.warmup_days
 
-    def grid_violation_share(self) -> np.ndarray:
-        """Share of exposure pairs currently violating, per grid (kept up to date by
-        :meth:`open_violations` and :meth:`end_violations`).
+    def grid_violation_share(self, pairs: np.ndarray | None = None) -> np.ndarray:
+        """Share of exposure pairs currently violating, per grid, or in each of ``pairs``' grids
+        (kept up to date by :meth:`open_violations` and :meth:`end_violations`).
         """
         total = self.pairs_in_grid
+        if pairs is not None:  # a pair's grid holds at least that pair: no division by zero
+            grids = self.pair_grid[pairs]
+            return self.violating_in_grid[grids] / total[grids]
         return np.divide(self.violating_in_grid, total, out=np.zeros(total.size), where=total > 0)
 
-    def open_violations(self, pairs: np.ndarray, day: int) -> np.ndarray:
-        """Start violations on ``pairs`` today; schedule their detection."""
+    def open_violations(self, pairs: np.ndarray, day: int, draws: np.ndarray | None = None
+                        ) -> np.ndarray:
+        """Start violations on ``pairs`` today; schedule their detection.
+
+        ``draws`` may pass the pairs' :meth:`Compliance.keyed_draws` of ``day`` when the caller
+        has them already (same numbers, less work).
+        """
         ent = self.enterprises
-        hashed = self.streams.keyed_hash("keyed_violations", pairs)[:, None]
-        u = self.streams.uniform_from_hash(hashed, day * SLOTS_PER_DAY + _OPEN_SLOTS)
-        onset = day + u[:, 0]
+        if draws is None:
+            draws = self.compliance.keyed_draws(pairs, day)
         doms = ent.pair_dom[pairs]
-        matters = self.catalog.sample_matters(doms, u[:, 1])
+        matters = draws["matter"]
+        if self.catalog.has_empty_domains:
+            self.catalog.check_sampled(doms, matters)
         ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
-                                     domain=doms, matter=matters, onset_at=onset)
+                                     domain=doms, matter=matters, onset_at=draws["onset_at"])
         ent.violation[pairs] = ids
-        self.violating_in_grid += np.bincount(self.pair_grid[pairs], minlength=self.pair_grid_n)
-        self.detection.schedule(ids, hashed)
+        np.add.at(self.violating_in_grid, self.pair_grid[pairs], 1)
+        self.detection.schedule(ids, draws)
         return ids
 
-    def end_violations(self, ids: np.ndarray, at: np.ndarray) -> None:
-        """End violations at the given times and free their exposure pairs."""
+    def end_violations(self, ids: np.ndarray, at: np.ndarray, distinct: bool = False) -> None:
+        """End violations at the given times and free their exposure pairs.
+
+        ``distinct`` says that ``ids`` has no repeats (saves a sort).
+        """
         if ids.size == 0:
             return
-        self.violations["ended_at"][ids] = at
-        pairs = self.violations["pair"][ids]
-        freed = np.unique(pairs[self.enterprises.violation[pairs] == ids])
+        cols = self.violations.cols
+        cols["ended_at"][ids] = at
+        pairs = cols["pair"][ids]
+        freed = pairs[self.enterprises.violation[pairs] == ids]
+        if not distinct and freed.size > 1:
+            freed = np.unique(freed)  # a violation listed twice frees its pair once
         self.enterprises.violation[freed] = -1
-        self.violating_in_grid -= np.bincount(self.pair_grid[freed], minlength=self.pair_grid_n)
+        np.subtract.at(self.violating_in_grid, self.pair_grid[freed], 1)
 
     def open_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
                    complainant: np.ndarray) -> np.ndarray:

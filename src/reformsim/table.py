@@ -26,6 +26,8 @@ class Table:
     def __init__(self, schema: dict[str, tuple[Any, Any]], capacity: int = 1024) -> None:
         self.schema = schema
         self.n = 0
+        #: rows allocated in every column
+        self.capacity = capacity
         self.cols: dict[str, np.ndarray] = {
             name: np.full(capacity, fill, dtype=dtype) for name, (dtype, fill) in schema.items()
         }
@@ -38,24 +40,26 @@ class Table:
         return self.cols[name][: self.n]
 
     def _reserve(self, extra: int) -> None:
-        cap = next(iter(self.cols.values())).shape[0]
         need = self.n + extra
-        if need <= cap:
+        if need <= self.capacity:
             return
-        new_cap = max(need, 2 * cap)
+        new_cap = max(need, 2 * self.capacity)
         for name, (dtype, fill) in self.schema.items():
             grown = np.full(new_cap, fill, dtype=dtype)
             grown[: self.n] = self.cols[name][: self.n]
             self.cols[name] = grown
+        self.capacity = new_cap
 
     def append(self, k: int, **values: Any) -> np.ndarray:
         """Append ``k`` rows; unspecified columns get their fill value. Returns the new row ids."""
-        self._reserve(k)
-        ids = np.arange(self.n, self.n + k)
+        start, stop = self.n, self.n + k
+        if stop > self.capacity:
+            self._reserve(k)
+        cols = self.cols
         for name, value in values.items():
-            self.cols[name][self.n : self.n + k] = value
-        self.n += k
-        return ids
+            cols[name][start:stop] = value
+        self.n = stop
+        return np.arange(start, stop)
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of the filled rows as a DataFrame."""

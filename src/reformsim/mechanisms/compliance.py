@@ -28,12 +28,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
-from reformsim.streams import SLOT_ACCEPT_ONSET, SLOTS_PER_DAY
+from reformsim.streams import SLOT_ACCEPT_ONSET, SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
 CHANNEL_COMPLAINT, CHANNEL_PATROL, CHANNEL_PLATFORM = 0, 1, 2
+
+#: The keyed draws of a would-be violation of one exposure pair on one day: everything about it
+#: that does not depend on the state (:meth:`Compliance.keyed_draws`).
+DRAW_DTYPE = np.dtype([
+    ("accept_at", np.float64),  # a candidate starts a violation when P > accept_at (U * P_max)
+    ("onset_at", np.float64),  # day + U: when the violation begins
+    ("matter", np.int64),  # its matter (-1 in a domain without matters)
+    ("detect_exp", np.float64),  # standard exponential: detection delay times the total hazard
+    ("channel_u", np.float64),  # uniform choosing the detection channel
+    ("self_end_at", np.float64),  # when it would end by itself
+    ("complainant_u", np.float64),  # uniform choosing the resident behind a complaint
+])
+
+#: keyed slots of a candidate's day (stream "keyed_violations"), in this order
+_DAY_SLOTS = np.array([SLOT_ACCEPT_ONSET, SLOT_ONSET_TIME, SLOT_MATTER])
 
 
 def probability_weight(p: np.ndarray, gamma: float) -> np.ndarray:
@@ -56,19 +71,22 @@ class WeightTable:
     def __init__(self, gamma: float, points: int = 8193, edge: float = 0.01) -> None:
         self.gamma = gamma
         self.edge = edge
+        self.top_edge = 1.0 - edge
         self.step = (1.0 - 2.0 * edge) / (points - 1)
         self.w = probability_weight(np.linspace(edge, 1.0 - edge, points), gamma)
         self.dw = np.append(np.diff(self.w), 0.0)
+        self.last = len(self.w) - 1.0
 
     def __call__(self, p: np.ndarray) -> np.ndarray:
         """Weighted probabilities for ``p`` in [0, 1]."""
         if self.gamma == 1.0:
             return p
-        x = np.clip((p - self.edge) / self.step, 0.0, len(self.w) - 1.0)
+        x = (p - self.edge) / self.step
+        np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)  # np.clip, faster on small arrays
         i = x.astype(np.int64)
         out = self.w[i] + (x - i) * self.dw[i]
-        tail = (p < self.edge) | (p > 1.0 - self.edge)
-        if tail.any():
+        if p.size and (np.minimum.reduce(p) < self.edge or np.maximum.reduce(p) > self.top_edge):
+            tail = (p < self.edge) | (p > self.top_edge)
             out[tail] = probability_weight(p[tail], self.gamma)
         return out
 
@@ -101,15 +119,22 @@ class CandidateCalendar:
         #: each active pair's next candidate day (day 0 counts as the first trial)
         self.next_day = rng.geometric(self.p) - 1 if self.pairs.size else np.zeros(0, np.int64)
         self.horizon = 0
+        #: the current block's candidates, by day then pair, and the day of each
         self.day_pairs: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.days: np.ndarray = np.zeros(0, dtype=np.int64)
         self.day_start: np.ndarray = np.zeros(1, dtype=np.int64)
 
     def on(self, day: int) -> np.ndarray:
         """Candidate pairs of ``day`` (sorted); days are asked in increasing order."""
+        lo, hi = self.span(day)
+        return self.day_pairs[lo:hi]
+
+    def span(self, day: int) -> tuple[int, int]:
+        """Where ``day``'s candidates are in the block: ``day_pairs[lo:hi]``, as :meth:`on`."""
         while day >= self.horizon:
             self._schedule_block()
         k = day - (self.horizon - self.block_days)
-        return self.day_pairs[self.day_start[k]:self.day_start[k + 1]]
+        return int(self.day_start[k]), int(self.day_start[k + 1])
 
     def _schedule_block(self) -> None:
         lo, hi = self.horizon, self.horizon + self.block_days
@@ -124,7 +149,8 @@ class CandidateCalendar:
         pair = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
         order = np.lexsort((pair, day))
         self.day_pairs = pair[order]
-        self.day_start = np.searchsorted(day[order], np.arange(lo, hi + 1))
+        self.days = day[order]
+        self.day_start = np.searchsorted(self.days, np.arange(lo, hi + 1))
         self.horizon = hi
 
 
@@ -139,6 +165,10 @@ class Compliance:
     result has exactly the per-pair daily probability ``P``, the utility is evaluated only for a
     few candidates a day, and because the candidate draws do not depend on levers or state, two
     arms of a comparison see the same candidates (common random numbers).
+
+    Everything else a new violation draws is keyed by its pair and day too (:meth:`keyed_draws`),
+    so it is drawn for a whole block of candidates at once, when the calendar schedules the block:
+    the same numbers as drawing them for the day's new violations, without a day's fixed cost.
     """
 
     def __init__(self, model: ReformModel) -> None:
@@ -151,47 +181,99 @@ class Compliance:
         self.pair_type = ent.risk_type[ent.pair_ent]
         self.pair_grid = model.pair_grid
         self.weight = WeightTable(cs.probability_weighting_gamma)
-        deciding = (self.pair_type == RATIONAL) | (self.pair_type == IMITATOR)
-        base = np.where(deciding, cs.max_onset_rate_per_year,
-                        np.where(self.pair_type == INCOMPETENT, cs.incompetent_rate_per_year, 0.0))
+        #: per pair: whether the firm weighs the utility of violating (rational or imitator)
+        self.deciding = (self.pair_type == RATIONAL) | (self.pair_type == IMITATOR)
+        incompetent = self.pair_type == INCOMPETENT
+        base = np.where(self.deciding, cs.max_onset_rate_per_year,
+                        np.where(incompetent, cs.incompetent_rate_per_year, 0.0))
         self.bound = np.minimum(base * self.domain_weight / 365.0, 1.0)
+        #: per pair: the weight of the grid's violating share in the utility (imitators only)
+        self.imitation_weight = ((self.pair_type == IMITATOR) * cs.imitation_strength
+                                 if cs.imitation_strength > 0 else np.zeros(ent.n_pairs))
+        #: per pair, the onset rate per year of a firm that does not decide (incompetent or
+        #: honest): column 0 before advice, column 1 after
+        self.fixed_rate = np.zeros((ent.n_pairs, 2))
+        self.fixed_rate[incompetent] = cs.incompetent_rate_per_year * np.array(
+            [1.0, cs.advised_incompetent_factor])
         self.calendar = CandidateCalendar(self.bound, model.streams["violations"])
+        #: keyed draws of the calendar's current block of candidates, and the block's horizon
+        self.block_draws = np.zeros(0, dtype=DRAW_DTYPE)
+        self.block_horizon = -1
 
     def onset_probability(self, pairs: np.ndarray | None = None) -> np.ndarray:
         """Daily probability that each pair (all pairs by default) starts a violation.
 
         Pairs already violating get 0.
         """
+        idx = np.arange(self.model.enterprises.n_pairs) if pairs is None else pairs
+        p = self._onset_probability(idx)
+        p[self.model.enterprises.violation[idx] >= 0] = 0.0
+        return p
+
+    def _onset_probability(self, idx: np.ndarray) -> np.ndarray:
+        """:meth:`onset_probability` of pairs ``idx`` as if none were violating."""
         m = self.model
         cs = m.config.compliance
         ent = m.enterprises
-        idx = np.arange(ent.n_pairs) if pairs is None else pairs
-        kind = self.pair_type[idx]
         sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
         utility = ent.gain[idx] - self.weight(ent.p_hat[idx]) * sanction
         utility += m.trust.utility_shift(ent.pair_ent[idx])  # voluntary compliance (M6)
-        imitating = kind == IMITATOR
-        if cs.imitation_strength > 0 and imitating.any():
-            share = m.grid_violation_share()[self.pair_grid[idx]]
-            utility += imitating * cs.imitation_strength * share
-        rate = np.where(
-            (kind == RATIONAL) | imitating,
-            cs.max_onset_rate_per_year / (1.0 + np.exp(-utility / cs.choice_noise)),
-            np.where(kind == INCOMPETENT, cs.incompetent_rate_per_year
-                     * np.where(ent.advised[idx], cs.advised_incompetent_factor, 1.0), 0.0),
-        )
-        p = np.minimum(rate * self.domain_weight[idx] / 365.0, 1.0)
-        p[ent.violation[idx] >= 0] = 0.0
-        return p
+        imitation = self.imitation_weight[idx]
+        if np.count_nonzero(imitation):  # some imitators: add the grid's violating share (M7)
+            utility += imitation * m.grid_violation_share(idx)
+        sigmoid = cs.max_onset_rate_per_year / (1.0 + np.exp(-utility / cs.choice_noise))
+        fixed = self.fixed_rate[idx, ent.advised[idx].view(np.uint8)]
+        rate = np.where(self.deciding[idx], sigmoid, fixed)
+        return np.minimum(rate * self.domain_weight[idx] / 365.0, 1.0)
+
+    def keyed_draws(self, pairs: np.ndarray, days: np.ndarray | int) -> np.ndarray:
+        """Draw the keyed numbers of would-be violations of ``pairs`` beginning on ``days``.
+
+        They depend only on the seed, the pair and the day (stream ``keyed_violations``), not on
+        the state or the levers: whether a candidate is accepted, the violation's onset time and
+        matter, and its detection and self-correction draws (:meth:`Detection.keyed_draws`).
+
+        Parameters
+        ----------
+        pairs
+            Exposure pairs.
+        days
+            Their days (an array like ``pairs``, or one day for all).
+
+        Returns
+        -------
+        ndarray of :data:`DRAW_DTYPE`
+            One record per pair; a domain without matters gets matter -1
+            (:meth:`ReformModel.open_violations` raises when such a violation starts).
+        """
+        m = self.model
+        hashed = m.streams.keyed_hash("keyed_violations", pairs)[:, None]
+        slots = np.multiply(days, SLOTS_PER_DAY, dtype=np.int64)[..., None] + _DAY_SLOTS
+        u = m.streams.uniform_from_hash(hashed, slots)
+        draws = np.empty(pairs.size, dtype=DRAW_DTYPE)
+        draws["accept_at"] = u[:, 0] * self.bound[pairs]
+        onset = days + u[:, 1]
+        draws["onset_at"] = onset
+        draws["matter"] = m.catalog.sample_matters(m.enterprises.pair_dom[pairs], u[:, 2],
+                                                   strict=False)
+        for name, values in m.detection.keyed_draws(hashed, onset).items():
+            draws[name] = values
+        return draws
 
     def step(self, day: int) -> None:
         """Draw today's onsets and register the new violations."""
         m = self.model
-        cand = self.calendar.on(day)
-        cand = cand[m.enterprises.violation[cand] < 0]
-        if cand.size == 0:
+        cal = self.calendar
+        lo, hi = cal.span(day)
+        if self.block_horizon != cal.horizon:  # a new block: draw its candidates' keyed numbers
+            self.block_draws = self.keyed_draws(cal.day_pairs, cal.days)
+            self.block_horizon = cal.horizon
+        cand = cal.day_pairs[lo:hi]
+        free = m.enterprises.violation[cand] < 0
+        if not np.count_nonzero(free):
             return
-        u = m.streams.keyed_uniform("keyed_violations", cand, day * SLOTS_PER_DAY + SLOT_ACCEPT_ONSET)
-        new_pairs = cand[u * self.bound[cand] < self.onset_probability(cand)]
-        if new_pairs.size:
-            m.open_violations(new_pairs, day)
+        cand = cand[free]
+        draws = self.block_draws[lo:hi][free]
+        new = draws["accept_at"] < self._onset_probability(cand)
+        if np.count_nonzero(new):
+            m.open_violations(cand[new], day, draws[new])

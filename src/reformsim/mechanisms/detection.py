@@ -39,6 +39,7 @@ class Detection:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
+        det = model.config.detection
         #: violations still unknown whose detection or self-correction falls within the run
         self.watch = np.zeros(0, dtype=np.int64)
         res = model.residents
@@ -46,51 +47,101 @@ class Detection:
         self.complaint_factor = mass / 1000.0
         #: patrol hours per grid per calendar day, an exponential moving average (14-day scale)
         self.patrol_intensity = model.grid_worker_hours * model.calendar.week / 7.0
+        # hazards() as a product of three tables (the factors of each channel, in formula order):
+        # per matter the rate times visibility, per grid the complaint mass and patrol hours / 8
+        # (kept in step with patrol_intensity), per "team has power" the reporting share
+        rates = np.array([det.complaint_rate, det.patrol_rate, det.platform_rate])
+        self._matter_factor = rates * model.catalog.visibility[:, None]
+        self._grid_factor = np.ones((self.complaint_factor.size, 3))
+        self._grid_factor[:, 0] = self.complaint_factor
+        self._refresh_patrol_factor()
+        self._report_factor = np.ones((2, 3))
+        self._report_factor[0, 1] = det.report_share_without_authority
+        #: per violation id, the keyed uniform that picks the complainant (set by schedule)
+        self.complainant_u = np.zeros(0)
+
+    def _refresh_patrol_factor(self) -> None:
+        """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
+        np.divide(self.patrol_intensity, 8.0, out=self._grid_factor[:, 1])
 
     def hazards(self, grids: np.ndarray, matters: np.ndarray) -> np.ndarray:
-        """Per-violation daily hazards by channel, shape ``(n, 3)``."""
-        m = self.model
-        det = m.config.detection
-        vis = m.catalog.visibility[matters]
-        rho = np.where(m.team_authority[matters], 1.0, det.report_share_without_authority)
-        patrol = self.patrol_intensity[grids] / 8.0
-        h = np.empty((vis.shape[0], 3))
-        h[:, 0] = det.complaint_rate * vis * self.complaint_factor[grids]
-        h[:, 1] = det.patrol_rate * vis * patrol * rho
-        h[:, 2] = det.platform_rate * vis
+        """Per-violation daily hazards by channel, shape ``(n, 3)``.
+
+        Complaint ``c * vis * R_g / 1000``, patrol ``p * vis * H_g / 8 * rho``, platform
+        ``f * vis``, multiplied in this order (a factor 1 leaves a product unchanged).
+        """
+        authority = self.model.team_authority[matters].view(np.uint8)
+        h = self._matter_factor[matters] * self._grid_factor[grids]
+        h *= self._report_factor[authority]
         return h
 
-    def schedule(self, ids: np.ndarray, hashed: np.ndarray | None = None) -> None:
+    def keyed_draws(self, hashed: np.ndarray, onset: np.ndarray) -> dict[str, np.ndarray]:
+        """Draw the state-independent numbers of violations that begin at ``onset``.
+
+        Parameters
+        ----------
+        hashed
+            ``keyed_hash("keyed_violations", pairs)[:, None]`` of the violations' pairs.
+        onset
+            Their onset times.
+
+        Returns
+        -------
+        dict
+            ``detect_exp``: a standard exponential, the detection delay times the total hazard;
+            ``channel_u``: the uniform that picks the channel; ``self_end_at``: when the
+            violation would end by itself; ``complainant_u``: the uniform that picks the
+            resident behind a complaint.
+        """
+        slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
+        u = self.model.streams.uniform_from_hash(hashed, slot[:, None] + self._slots)
+        rate = self.model.config.compliance.self_correction_rate_per_year / 365.0
+        return {
+            "detect_exp": -np.log1p(-u[:, 0]),
+            "channel_u": u[:, 1],
+            "self_end_at": onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf),
+            "complainant_u": u[:, 3],
+        }
+
+    _slots = np.array([SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END, SLOT_COMPLAINANT])
+
+    def schedule(self, ids: np.ndarray,
+                 draws: np.ndarray | dict[str, np.ndarray] | None = None) -> None:
         """Draw detection time, channel and self-correction time of new violations.
 
-        ``hashed`` may pass ``keyed_hash("keyed_violations", pairs)[:, None]`` of the
-        violations' pairs when the caller has it already (same numbers, less work).
+        ``draws`` may pass the violations' :meth:`keyed_draws` (e.g. records of
+        :meth:`Compliance.keyed_draws`) when the caller has them already (same numbers, less work).
         """
         m = self.model
         v = m.violations.cols
-        pairs = v["pair"][ids]
         onset = v["onset_at"][ids]
-        if hashed is None:
-            hashed = m.streams.keyed_hash("keyed_violations", pairs)[:, None]
-        slot = np.floor(onset).astype(np.int64) * SLOTS_PER_DAY
-        u = m.streams.uniform_from_hash(hashed, slot[:, None] + self._slots)
-        grids = m.enterprises.grid[v["enterprise"][ids]]
-        h = self.hazards(grids, v["matter"][ids])
+        if draws is None:
+            hashed = m.streams.keyed_hash("keyed_violations", v["pair"][ids])[:, None]
+            draws = self.keyed_draws(hashed, onset)
+        h = self.hazards(m.pair_grid[v["pair"][ids]], v["matter"][ids])
         total = h.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            delay = np.where(total > 0, -np.log1p(-u[:, 0]) / total, np.inf)
-            share = h.cumsum(axis=1) / total[:, None]
+            delay = np.where(total > 0, draws["detect_exp"] / total, np.inf)
+            share = h[:, :2].cumsum(axis=1) / total[:, None]
         detect_at = onset + delay
         v["detect_at"][ids] = detect_at
-        v["channel"][ids] = np.minimum((u[:, 1, None] > share).sum(axis=1), 2)
-        rate = m.config.compliance.self_correction_rate_per_year / 365.0
-        self_end_at = onset + (-np.log1p(-u[:, 2]) / rate if rate > 0 else np.inf)
+        # the channel is the number of cumulative shares below u, at most 2 (NaN shares, of
+        # violations nobody can see, count none: channel 0)
+        v["channel"][ids] = (draws["channel_u"][:, None] > share).sum(axis=1)
+        self_end_at = draws["self_end_at"]
         v["self_end_at"][ids] = self_end_at
-        horizon = m.config.run.days
-        soon = (detect_at < horizon) | (self_end_at < horizon)
+        self._keep_complainant_u(ids, draws["complainant_u"])
+        soon = np.fmin(detect_at, self_end_at) < m.config.run.days
         self.watch = np.concatenate([self.watch, ids[soon]])
 
-    _slots = np.array([SLOT_DETECT, SLOT_CHANNEL, SLOT_SELF_END])
+    def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
+        """Keep the complainant uniforms of violations ``ids`` until they are detected."""
+        need = int(ids.max()) + 1 if ids.size else 0
+        if need > self.complainant_u.size:
+            grown = np.zeros(max(need, 2 * self.complainant_u.size))
+            grown[: self.complainant_u.size] = self.complainant_u
+            self.complainant_u = grown
+        self.complainant_u[ids] = complainant_u
 
     def step(self, day: int) -> np.ndarray:
         """End today's self-corrections, then open cases for today's detections.
@@ -106,15 +157,16 @@ class Detection:
         m = self.model
         v = m.violations.cols
         self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
+        self._refresh_patrol_factor()
         w = self.watch
         w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
-        tomorrow = day + 1.0
-        ends = (end_t < tomorrow) & (end_t <= det_t)
-        due = (det_t < tomorrow) & ~ends
-        if ends.any():
-            m.end_violations(w[ends], end_t[ends])
-        self.watch = w[~(ends | due)]
+        event = np.fmin(end_t, det_t) < day + 1.0  # something happens today
+        ends = event & (end_t <= det_t)  # self-correction first
+        due = event ^ ends  # detection first
+        if np.count_nonzero(ends):
+            m.end_violations(w[ends], end_t[ends], distinct=True)
+        self.watch = w[~event]
         ids = w[due]
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
@@ -128,14 +180,11 @@ class Detection:
         m = self.model
         out = np.full(ids.size, -1, dtype=np.int64)
         is_c = source == SOURCES.index("complaint")
-        if not is_c.any() or m.residents.n == 0:
+        if not np.count_nonzero(is_c) or m.residents.n == 0:
             return out
-        v = m.violations
         sel = ids[is_c]
-        grids = m.enterprises.grid[v["enterprise"][sel]]
+        grids = m.pair_grid[m.violations.cols["pair"][sel]]
         lo, hi = m.resident_grid_start[grids], m.resident_grid_start[grids + 1]
-        slot = np.floor(v["onset_at"][sel]).astype(np.int64) * SLOTS_PER_DAY + SLOT_COMPLAINANT
-        u = m.streams.keyed_uniform("keyed_violations", v["pair"][sel], slot)
-        pick = lo + np.floor(u * (hi - lo)).astype(np.int64)
+        pick = lo + np.floor(self.complainant_u[sel] * (hi - lo)).astype(np.int64)
         out[is_c] = np.where(hi > lo, pick, -1)
         return out

@@ -40,15 +40,19 @@ class Routing:
 
     def route(self, case_ids: np.ndarray) -> None:
         """Route street-side detections (complaints, patrol, platform)."""
+        if case_ids.size == 0:
+            return
         m = self.model
         lv = m.config.levers
         cases = m.cases.cols
         report = m.config.detection.report_latency_hours / 24.0
-        for cid in case_ids:
-            matter = int(cases["matter"][cid])
-            t0 = float(cases["detected_at"][cid]) + report
-            if m.team_authority[matter]:
-                squad = m.squads[int(cases["area"][cid])]
+        team = m.team_authority[cases["matter"][case_ids]].tolist()
+        reported = (cases["detected_at"][case_ids] + report).tolist()
+        areas = cases["area"][case_ids].tolist()
+        for cid, t0, team_has_power, area in zip(case_ids.tolist(), reported, team, areas,
+                                                 strict=True):
+            if team_has_power:
+                squad = m.squads[area]
                 if lv.unified_dispatch:
                     ready, transfers = t0 + lv.dispatch_latency_hours / 24.0, 0
                 else:
