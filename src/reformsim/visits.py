@@ -7,6 +7,8 @@ visited firms are booked, see :mod:`reformsim.mechanisms.burden`).
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 import pandas as pd
 
@@ -40,14 +42,16 @@ class VisitLog:
         self._pending_pairs.append(pairs)
 
     def take_pending(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Today's buffered visits as columns, and all the exposure pairs they checked.
+        """Today's buffered visits as columns in time order, and all the pairs they checked.
 
-        Empties the buffer; the caller commits the rows with :meth:`commit`.
+        Visits at the same time keep the order they were added in. Empties the buffer; the caller
+        commits the rows with :meth:`commit`.
         """
-        rows = self._pending
+        rows = sorted(self._pending, key=itemgetter(2))  # stable
+        columns = list(zip(*rows)) or [()] * 5
         cols = {
-            name: np.array([r[k] for r in rows], dtype=VISIT_SCHEMA[name][0])
-            for k, name in enumerate(COLUMNS[:5])
+            name: np.array(col, dtype=VISIT_SCHEMA[name][0])
+            for name, col in zip(COLUMNS[:5], columns, strict=True)
         }
         pairs = (np.concatenate(self._pending_pairs) if self._pending_pairs
                  else np.zeros(0, dtype=np.int64))
