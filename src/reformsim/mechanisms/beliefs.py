@@ -32,6 +32,9 @@ class Beliefs:
         n_grids = model.territory.n_grids
         self.firms_per_grid = np.bincount(model.enterprises.grid, minlength=n_grids).astype(float)
         self.pair_grid = model.pair_grid
+        #: today's share of firms touched per grid; stays 0 in grids without firms
+        self._share = np.zeros(n_grids)
+        self._has_firms = self.firms_per_grid > 0
 
     def touch(self, enterprises: np.ndarray) -> None:
         """Note firms inspected or sanctioned today (for general deterrence)."""
@@ -45,18 +48,12 @@ class Beliefs:
         lam = cs.risk_decay_per_year / 365.0
         ent.p_hat *= 1.0 - lam
         ent.p_hat += lam * cs.initial_perceived_risk
-        self.touch(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
+        self.touched.append(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
         m.sanctions.sanctioned_today = []
-        firms = np.unique(np.concatenate(self.touched))
-        if firms.size and cs.risk_neighbour_weight > 0:
-            hit = np.bincount(ent.grid[firms], minlength=len(self.firms_per_grid))
-            share = np.divide(hit, self.firms_per_grid, out=np.zeros_like(self.firms_per_grid),
-                              where=self.firms_per_grid > 0)
-            pair_share = share[self.pair_grid]
-            touched = pair_share > 0
-            p = ent.p_hat[touched]
-            ent.p_hat[touched] = p + cs.risk_neighbour_weight * pair_share[touched] * (1.0 - p)
+        firms = _distinct(np.concatenate(self.touched))
         self.touched = []
+        if firms.size and cs.risk_neighbour_weight > 0:
+            self._neighbour_deterrence(firms, cs.risk_neighbour_weight)
         decay = np.exp(-1.0 / 365.0)
         ent.visits_12m *= decay
         s0 = m.config.satisfaction.enterprise_initial
@@ -67,3 +64,25 @@ class Beliefs:
             for o in m.case_officers:
                 o.forget(phi)
             m.training.monthly()
+
+    def _neighbour_deterrence(self, firms: np.ndarray, weight: float) -> None:
+        """``p <- p + b f_g (1 - p)`` for every pair, ``f_g`` the share of ``firms`` in its grid.
+
+        Pairs in grids with ``f_g = 0`` get ``p + 0.0 = p``, so updating every pair equals
+        updating only the touched ones; ``b f_g`` is the same product per grid as per pair.
+        """
+        p_hat = self.model.enterprises.p_hat
+        hit = np.bincount(self.model.enterprises.grid[firms], minlength=self._share.size)
+        np.divide(hit, self.firms_per_grid, out=self._share, where=self._has_firms)
+        step = (weight * self._share).take(self.pair_grid)
+        step *= 1.0 - p_hat
+        p_hat += step
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (``np.unique`` without its overhead on small arrays)."""
+    values = np.sort(values)
+    keep = np.empty(values.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
