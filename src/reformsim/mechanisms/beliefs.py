@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim.runs import distinct
+
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
@@ -50,7 +52,7 @@ class Beliefs:
         ent.p_hat += lam * cs.initial_perceived_risk
         self.touched.append(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
         m.sanctions.sanctioned_today = []
-        firms = _distinct(np.concatenate(self.touched))
+        firms = distinct(np.concatenate(self.touched))
         self.touched = []
         if firms.size and cs.risk_neighbour_weight > 0:
             self._neighbour_deterrence(firms, cs.risk_neighbour_weight)
@@ -78,11 +80,3 @@ class Beliefs:
         step *= 1.0 - p_hat
         p_hat += step
 
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted (``np.unique`` without its overhead on small arrays)."""
-    values = np.sort(values)
-    keep = np.empty(values.size, dtype=bool)
-    keep[:1] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim.runs import first_in_run
+
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
@@ -42,9 +44,7 @@ class VisitBurden:
             return
         order = np.argsort(rows["enterprise"], kind="stable")  # by firm, then time
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
-        new_firm = np.empty(n, dtype=bool)
-        new_firm[0] = True
-        np.not_equal(firm[1:], firm[:-1], out=new_firm[1:])
+        new_firm = first_in_run(firm)
         if new_firm.all():
             duplicate = self._book_single(firm, unit, at, pairs)
         else:
