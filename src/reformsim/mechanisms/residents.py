@@ -34,12 +34,15 @@ class ResidentServices:
         self.patrol_hours_total = 0.0
         self.working_days = 0
         self.requests_today = 0
+        sv = model.config.services
+        #: requests each grid's workers can assist per working day (hours are fixed at set-up)
+        self.capacity = np.floor(model.grid_worker_hours * model.config.levers.grid_assist_share_max
+                                 / max(sv.assist_hours, 1e-9))
 
     def step(self, day: int) -> None:
         """Serve today's requests; set ``model.patrol_hours`` for the grids."""
         m = self.model
         sv = m.config.services
-        lv = m.config.levers
         n_grids = m.territory.n_grids
         if not m.calendar.is_working(day):
             m.patrol_hours = np.zeros(n_grids)
@@ -55,7 +58,7 @@ class ResidentServices:
         self_ok = rng.random(k) < m.residents.literacy[who]
         need = who[~self_ok]
         grids = m.residents.grid[need]
-        capacity = np.floor(hours * lv.grid_assist_share_max / max(sv.assist_hours, 1e-9))
+        capacity = self.capacity
         asking = np.bincount(grids, minlength=n_grids)
         if (asking <= capacity).all():
             # every request is served: ``ok`` holds the same residents as the concatenation below
