@@ -37,6 +37,9 @@ class Beliefs:
         #: today's share of firms touched per grid; stays 0 in grids without firms
         self._share = np.zeros(n_grids)
         self._has_firms = self.firms_per_grid > 0
+        #: work arrays over the pairs (updating in place avoids page faults of fresh arrays)
+        self._step = np.empty(self.pair_grid.size)
+        self._room = np.empty(self.pair_grid.size)
 
     def touch(self, enterprises: np.ndarray) -> None:
         """Note firms inspected or sanctioned today (for general deterrence)."""
@@ -76,7 +79,10 @@ class Beliefs:
         p_hat = self.model.enterprises.p_hat
         hit = np.bincount(self.model.enterprises.grid[firms], minlength=self._share.size)
         np.divide(hit, self.firms_per_grid, out=self._share, where=self._has_firms)
-        step = (weight * self._share).take(self.pair_grid)
-        step *= 1.0 - p_hat
+        step, room = self._step, self._room
+        # mode="clip" writes straight into ``out`` (every grid index is valid, so nothing clips)
+        np.take(weight * self._share, self.pair_grid, out=step, mode="clip")
+        np.subtract(1.0, p_hat, out=room)
+        step *= room
         p_hat += step
 
