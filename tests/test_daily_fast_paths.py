@@ -100,3 +100,28 @@ def _resident_services_by_loop(m: ReformModel, rng: np.random.Generator,
     sat[ok] += w * (1.0 - sat[ok])
     sat[bad] += w * (0.0 - sat[bad])
     return sat, np.maximum(m.grid_worker_hours - served * sv.assist_hours, 0.0)
+
+
+def test_follow_ups_of_one_violation_due_the_same_day_count_attempts(
+        small_integrated: Scenario) -> None:
+    """Two unrectified cases of one violation due the same day: two follow-ups, attempts n, n+1;
+    distinct violations go in one batch, queued in deadline-list order."""
+    m = ReformModel(small_integrated, seed=2)
+    m.run_for(30)
+    v = m.violations
+    open_ids = np.flatnonzero(np.isinf(v["ended_at"]))[:2]
+    twice, once = int(open_ids[0]), int(open_ids[1])
+    vids = np.array([twice, once, twice])
+    cids = m.open_cases(vids, np.zeros(3, np.int8), np.full(3, 30.0), np.full(3, -1))
+    cases = m.cases.cols
+    cases["rectified"][cids] = 0
+    cases["deadline_at"][cids] = [31.5, 31.25, 31.75]
+    cases["owner_unit"][cids] = [m.squads[0].index, m.departments[0].index, m.squads[0].index]
+    m.sanctions.deadlines[31] = cids.tolist()
+    n_before, attempts = len(m.cases), v["n_cases"][vids].copy()
+    m.sanctions.step(31)
+    new = np.arange(n_before, len(m.cases))
+    assert cases["violation_id"][new].tolist() == vids.tolist()
+    assert cases["attempt"][new].tolist() == [attempts[0], attempts[1], attempts[0] + 1]
+    assert cases["detected_at"][new].tolist() == [31.5, 31.25, 31.75]
+    assert cases["owner_unit"][new].tolist() == cases["owner_unit"][cids].tolist()
