@@ -96,7 +96,8 @@ class InspectionPlanning:
             by_colour[GREEN] = spec.rate_per_year["green"]
             by_colour[YELLOW] = spec.rate_per_year["yellow"]
             by_colour[BLACK] = spec.rate_per_year["black"]
-            mean = by_colour.take(m.enterprises.colour).mean() if n else 0.0
+            # the sum over firms / n is ndarray.mean() (the same pairwise sum), minus its overhead
+            mean = np.add.reduce(by_colour.take(m.enterprises.colour)) / n if n else 0.0
         else:
             by_colour[:] = spec.uniform_rate_per_year
             mean = np.full(n, spec.uniform_rate_per_year).mean() if n else 0.0
@@ -142,7 +143,7 @@ class InspectionPlanning:
         m = self.model
         ent = m.enterprises
         chosen = np.flatnonzero(rng.random(ent.n) < self.daily_rate())
-        chosen = chosen[self.within_cap(chosen, day)]
+        chosen = chosen[self.within_cap(chosen, day, distinct=True)]
         if chosen.size == 0:
             return
         grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
@@ -176,12 +177,13 @@ class InspectionPlanning:
             task = InspectionTask(e, g, hit[lo:hi], start, 1, dom)
             m.departments[d].push_inspection(start, task)
 
-    def within_cap(self, firms: np.ndarray, day: int) -> np.ndarray:
+    def within_cap(self, firms: np.ndarray, day: int, distinct: bool = False) -> np.ndarray:
         """Which of today's planned visits to ``firms`` (sorted) stay under the yearly cap.
 
         A firm listed k times today (one visit per department, in department order) keeps its
         first ``cap - planned_this_year`` visits. Kept visits are added to ``planned_this_year``
-        and dropped ones to :attr:`capped` (in the window).
+        and dropped ones to :attr:`capped` (in the window). ``distinct``: no firm is listed twice
+        (the count is then one fancy-indexed increment instead of ``np.add.at``).
         """
         ent = self.model.enterprises
         cap = self.model.config.levers.inspection_cap_per_year
@@ -193,5 +195,8 @@ class InspectionPlanning:
             keep = rank < cap - ent.planned_this_year[firms]
             if self.model.in_window(day):
                 self.capped += int(firms.size - keep.sum())
-        np.add.at(ent.planned_this_year, firms[keep], 1)
+        if distinct:
+            ent.planned_this_year[firms[keep]] += 1
+        else:
+            np.add.at(ent.planned_this_year, firms[keep], 1)
         return keep
