@@ -24,6 +24,9 @@ from reformsim.runs import distinct
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
+#: daily factor of the one-year time constant of ``visits_12m`` and satisfaction
+DAY_DECAY = np.exp(-1.0 / 365.0)
+
 
 class Beliefs:
     """Daily belief and state updates over columns."""
@@ -53,17 +56,18 @@ class Beliefs:
         lam = cs.risk_decay_per_year / 365.0
         ent.p_hat *= 1.0 - lam
         ent.p_hat += lam * cs.initial_perceived_risk
-        self.touched.append(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
-        m.sanctions.sanctioned_today = []
-        firms = distinct(np.concatenate(self.touched))
-        self.touched = []
-        if firms.size and cs.risk_neighbour_weight > 0:
-            self._neighbour_deterrence(firms, cs.risk_neighbour_weight)
-        decay = np.exp(-1.0 / 365.0)
-        ent.visits_12m *= decay
+        if m.sanctions.sanctioned_today:
+            self.touch(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
+            m.sanctions.sanctioned_today = []
+        if self.touched:  # none on days without visits or sanctions
+            firms = distinct(np.concatenate(self.touched))
+            self.touched = []
+            if firms.size and cs.risk_neighbour_weight > 0:
+                self._neighbour_deterrence(firms, cs.risk_neighbour_weight)
+        ent.visits_12m *= DAY_DECAY
         s0 = m.config.satisfaction.enterprise_initial
-        ent.satisfaction *= decay
-        ent.satisfaction += s0 * (1.0 - decay)
+        ent.satisfaction *= DAY_DECAY
+        ent.satisfaction += s0 * (1.0 - DAY_DECAY)
         if day > 0 and day % 30 == 0:
             phi = m.config.casework.forgetting_per_month
             for o in m.case_officers:

@@ -120,5 +120,7 @@ class VisitBurden:
     def _conflict(self, duplicate: np.ndarray, unit: np.ndarray,
                   prev_unit: np.ndarray) -> np.ndarray:
         """Duplicate visits by a department after another department (may conflict)."""
+        if not duplicate.any():
+            return duplicate
         n_depts = len(self.model.departments)
         return duplicate & (unit < n_depts) & (prev_unit >= 0) & (prev_unit < n_depts)
