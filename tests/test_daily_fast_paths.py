@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reformsim.model import ReformModel
+from reformsim.runs import distinct, runs
 from reformsim.scenario import Scenario
 
 ENTERPRISE_COLUMNS = ("satisfaction", "trust", "visits_12m", "last_visit_day", "last_visit_body",
@@ -31,8 +32,7 @@ def test_booking_distinct_firms_equals_the_grouped_booking(small_siloed: Scenari
     sc = small_siloed.with_updates({"trust.conflict_probability": 0.5})
     fast, general = ReformModel(sc, seed=4), ReformModel(sc, seed=4)
     burden = general.casework.burden
-    burden._book_single = lambda firm, unit, at, pairs: burden._book_grouped(  # type: ignore[method-assign]
-        firm, unit, at, np.ones(firm.size, dtype=bool), pairs)
+    burden._book_single = burden._book_grouped  # type: ignore[method-assign]
     for m in (fast, general):
         m.run_for(40)
         _queue_distinct_visits(m, seed=8)
@@ -125,3 +125,14 @@ def test_follow_ups_of_one_violation_due_the_same_day_count_attempts(
     assert cases["attempt"][new].tolist() == [attempts[0], attempts[1], attempts[0] + 1]
     assert cases["detected_at"][new].tolist() == [31.5, 31.25, 31.75]
     assert cases["owner_unit"][new].tolist() == cases["owner_unit"][cids].tolist()
+
+
+def test_runs_and_distinct_equal_np_unique() -> None:
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 2, 7, 50):
+        values = rng.integers(0, 12, size)
+        uniq, first, counts = np.unique(values, return_index=True, return_counts=True)
+        np.testing.assert_array_equal(distinct(values), uniq)
+        starts, sizes = runs(np.sort(values, kind="stable"))
+        np.testing.assert_array_equal(starts, np.cumsum(counts) - counts)
+        np.testing.assert_array_equal(sizes, counts)

@@ -21,3 +21,12 @@ def distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (``np.unique(values)`` for 1-d arrays)."""
     values = np.sort(values)
     return values[first_in_run(values)]
+
+
+def runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start index and length of each run of equal values in ``sorted_values``."""
+    starts = np.flatnonzero(first_in_run(sorted_values))
+    sizes = np.empty_like(starts)
+    np.subtract(starts[1:], starts[:-1], out=sizes[:-1])
+    sizes[-1:] = sorted_values.size - starts[-1:]
+    return starts, sizes

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reformsim.runs import first_in_run
+from reformsim.runs import first_in_run, runs
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -44,11 +44,10 @@ class VisitBurden:
             return
         order = np.argsort(rows["enterprise"], kind="stable")  # by firm, then time
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
-        new_firm = first_in_run(firm)
-        if new_firm.all():
+        if first_in_run(firm).all():
             duplicate = self._book_single(firm, unit, at, pairs)
         else:
-            duplicate = self._book_grouped(firm, unit, at, new_firm, pairs)
+            duplicate = self._book_grouped(firm, unit, at, pairs)
         rows["duplicate"] = np.empty(n, dtype=bool)
         rows["duplicate"][order] = duplicate
         m.visits.commit(rows)
@@ -79,13 +78,12 @@ class VisitBurden:
         return duplicate
 
     def _book_grouped(self, firm: np.ndarray, unit: np.ndarray, at: np.ndarray,
-                      new_firm: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        """Book visits sorted by firm, then time (``new_firm`` marks each firm's first visit)."""
+                      pairs: np.ndarray) -> np.ndarray:
+        """Book visits sorted by firm, then time; returns whether each visit is a duplicate."""
         m = self.model
         ent = m.enterprises
         n = firm.size
-        starts = np.flatnonzero(new_firm)
-        sizes = np.diff(starts, append=n)
+        starts, sizes = runs(firm)
         ends = starts + sizes - 1
         firms = firm[starts]
         prev_at, prev_unit = np.empty(n), np.empty(n, dtype=unit.dtype)

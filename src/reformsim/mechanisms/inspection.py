@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim.population import BLACK, GREEN, YELLOW
-from reformsim.runs import first_in_run
+from reformsim.runs import runs
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -166,8 +166,8 @@ class InspectionPlanning:
         key = ent.pair_ent[hit] * n_depts + m.owner_dept[ent.pair_dom[hit]]
         order = np.argsort(key, kind="stable")
         key, hit = key[order], hit[order]  # by firm, then department; pairs in order within
-        starts = np.flatnonzero(first_in_run(key))
-        ends = np.append(starts[1:], key.size)
+        starts, sizes = runs(key)
+        ends = starts + sizes
         firms, depts = np.divmod(key[starts], n_depts)
         keep = self.within_cap(firms, day)
         firms, depts, starts, ends = firms[keep], depts[keep], starts[keep], ends[keep]
@@ -189,8 +189,7 @@ class InspectionPlanning:
         cap = self.model.config.levers.inspection_cap_per_year
         keep = np.ones(firms.size, dtype=bool)
         if cap > 0 and firms.size:
-            first = np.flatnonzero(first_in_run(firms))
-            sizes = np.diff(first, append=firms.size)
+            first, sizes = runs(firms)
             rank = np.arange(firms.size) - np.repeat(first, sizes)
             keep = rank < cap - ent.planned_this_year[firms]
             if self.model.in_window(day):
