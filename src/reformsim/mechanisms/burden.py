@@ -72,8 +72,7 @@ class VisitBurden:
         ent.visits_12m[firm] += 1.0
         ent.last_visit_day[firm] = at
         ent.last_visit_body[firm] = unit
-        a = m.config.compliance.risk_own_weight
-        ent.p_hat[pairs] = 1.0 - (1.0 - ent.p_hat[pairs]) * (1.0 - a)
+        self._raise_risk(pairs, each_once=True)
         m.beliefs.touch(firm)
         return duplicate
 
@@ -103,11 +102,24 @@ class VisitBurden:
         ent.visits_12m[firms] += sizes
         ent.last_visit_day[firms] = at[ends]
         ent.last_visit_body[firms] = unit[ends]
-        checked, k = np.unique(pairs, return_counts=True)
-        a = m.config.compliance.risk_own_weight
-        ent.p_hat[checked] = 1.0 - (1.0 - ent.p_hat[checked]) * (1.0 - a) ** k
+        self._raise_risk(pairs, each_once=False)
         m.beliefs.touch(firms)
         return duplicate
+
+    def _raise_risk(self, pairs: np.ndarray, each_once: bool) -> None:
+        """Perceived risk of the checked pairs: ``p <- 1 - (1 - p)(1 - a)^k`` for k checks.
+
+        ``each_once``: no pair is listed twice (``(1 - a) ** 1 == 1 - a``, no grouping needed).
+        """
+        p_hat = self.model.enterprises.p_hat
+        a = self.model.config.compliance.risk_own_weight
+        if each_once:
+            p_hat[pairs] = 1.0 - (1.0 - p_hat[pairs]) * (1.0 - a)
+            return
+        pairs = np.sort(pairs)
+        starts, k = runs(pairs)
+        checked = pairs[starts]  # with k: np.unique(pairs, return_counts=True)
+        p_hat[checked] = 1.0 - (1.0 - p_hat[checked]) * (1.0 - a) ** k
 
     @staticmethod
     def _duplicate(unit: np.ndarray, at: np.ndarray, prev_unit: np.ndarray,

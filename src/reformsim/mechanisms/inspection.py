@@ -48,7 +48,9 @@ STALE_DAYS = 30.0
 class InspectionTask:
     """One planned visit: which firm (and its grid), which pairs are checked, by how many bodies.
 
-    ``domain`` is the first checked pair's domain: the officer most skilled in it is sent.
+    ``pairs`` are distinct exposure pairs of the firm, in increasing order (a read-only view
+    for joint visits; visit booking relies on them being distinct). ``domain`` is the first
+    checked pair's domain: the officer most skilled in it is sent.
     """
 
     enterprise: int
@@ -147,8 +149,9 @@ class InspectionPlanning:
         if chosen.size == 0:
             return
         grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
-        lo, hi = ent.pair_start[chosen].tolist(), ent.pair_start[chosen + 1].tolist()
-        first_dom = ent.pair_dom[ent.pair_start[chosen]].tolist()
+        first_pair = ent.pair_start[chosen]
+        lo, hi = first_pair.tolist(), ent.pair_start[chosen + 1].tolist()
+        first_dom = ent.pair_dom[first_pair].tolist()
         units = m.joint_inspectors(chosen)
         pair_ids = self._pair_ids
         for e, g, a, b, nd, d, unit in zip(chosen.tolist(), grids, lo, hi, n_depts, first_dom,
