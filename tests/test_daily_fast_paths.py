@@ -79,7 +79,7 @@ def test_resident_services_match_the_request_by_request_rule(small_integrated: S
 
 def _resident_services_by_loop(m: ReformModel, rng: np.random.Generator,
                                sat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Serve the day's requests one at a time (the rule of :mod:`reformsim.mechanisms.residents`)."""
+    """Serve the day's requests one at a time (:mod:`reformsim.mechanisms.residents`)."""
     sv, lv = m.config.services, m.config.levers
     n_res = m.residents.n
     k = int(rng.poisson(n_res * sv.demand_per_resident_per_year / (365.0 * m.calendar.week / 7.0)))

@@ -18,7 +18,7 @@ def first_in_run(sorted_values: np.ndarray) -> np.ndarray:
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted (``np.unique(values)`` for 1-d arrays)."""
+    """Return the distinct values, sorted (``np.unique(values)`` for 1-d arrays)."""
     values = np.sort(values)
     return values[first_in_run(values)]
 

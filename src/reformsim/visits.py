@@ -52,7 +52,7 @@ class VisitLog:
         commits the rows with :meth:`commit`.
         """
         rows = sorted(self._pending, key=itemgetter(2))  # stable
-        columns = list(zip(*rows)) or [()] * 5
+        columns = list(zip(*rows, strict=True)) or [()] * 5
         cols = {
             name: np.array(col, dtype=VISIT_SCHEMA[name][0])
             for name, col in zip(COLUMNS[:5], columns, strict=True)

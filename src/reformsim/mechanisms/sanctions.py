@@ -84,25 +84,29 @@ class Sanctions:
 
     def step(self, day: int) -> None:
         """End today's rectified violations; check deadlines: colours, escalation, follow-ups."""
-        m = self.model
-        cases = m.cases.cols
-        ent = m.enterprises
         done = self.rectifications.pop(day, [])
         if done:
-            m.end_violations(np.array([v for v, _ in done]), np.array([t for _, t in done]))
-        unrectified = []
-        for cid in self.deadlines.pop(day, []):
-            e = int(cases["enterprise"][cid])
-            ent.clean_checks[e] = 0
-            if cases["rectified"][cid] == 1:
-                if ent.colour[e] == GREEN:
-                    ent.set_colour(e, YELLOW)
-                continue
-            ent.set_colour(e, BLACK)
-            ent.escalation[e] += 1
-            unrectified.append(cid)
-        if unrectified:
-            self._follow_up(np.array(unrectified, dtype=np.int64))
+            vids, times = zip(*done, strict=True)
+            self.model.end_violations(np.array(vids), np.array(times))
+        due = self.deadlines.pop(day, None)
+        if due:
+            self._deadlines(np.array(due, dtype=np.int64))
+
+    def _deadlines(self, cids: np.ndarray) -> None:
+        """Colours, escalation and follow-ups of the cases whose deadline is today, in order."""
+        cases = self.model.cases.cols
+        ent = self.model.enterprises
+        firms = cases["enterprise"][cids]
+        rectified = cases["rectified"][cids] == 1
+        ent.clean_checks[firms] = 0
+        for e, done in zip(firms.tolist(), rectified.tolist(), strict=True):
+            if not done:
+                ent.set_colour(e, BLACK)
+            elif ent.colour[e] == GREEN:
+                ent.set_colour(e, YELLOW)
+        if not rectified.all():
+            np.add.at(ent.escalation, firms[~rectified], 1)
+            self._follow_up(cids[~rectified])
 
     def _follow_up(self, cids: np.ndarray) -> None:
         """Open a follow-up case to the same unit, at the deadline, for each still-open violation.
