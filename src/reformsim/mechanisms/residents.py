@@ -72,9 +72,11 @@ class ResidentServices:
         m.patrol_hours = np.maximum(hours - n_served * sv.assist_hours, 0.0)
         w = 0.1 * m.config.satisfaction.learning_weight
         sat = m.residents.satisfaction
-        sat[ok] += w * (1.0 - sat[ok])
+        s = sat[ok]  # one gather: ``sat[ok] += w * (1.0 - sat[ok])`` reads sat[ok] twice
+        sat[ok] = s + w * (1.0 - s)
         if bad.size:
-            sat[bad] += w * (0.0 - sat[bad])
+            s = sat[bad]
+            sat[bad] = s + w * (0.0 - s)
         self.assisted_today = need.size - bad.size
         self.requests_today = int(need.size)
         if m.in_window(day):
