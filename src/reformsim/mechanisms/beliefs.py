@@ -40,7 +40,7 @@ class Beliefs:
         #: today's share of firms touched per grid; stays 0 in grids without firms
         self._share = np.zeros(n_grids)
         self._has_firms = self.firms_per_grid > 0
-        #: work arrays over the pairs (updating in place avoids page faults of fresh arrays)
+        #: work arrays over the pairs, reused every day instead of two fresh arrays a day
         self._step = np.empty(self.pair_grid.size)
         self._room = np.empty(self.pair_grid.size)
 
