@@ -104,8 +104,8 @@ def _resident_services_by_loop(m: ReformModel, rng: np.random.Generator,
 
 def test_follow_ups_of_one_violation_due_the_same_day_count_attempts(
         small_integrated: Scenario) -> None:
-    """Two unrectified cases of one violation due the same day: two follow-ups, attempts n, n+1;
-    distinct violations go in one batch, queued in deadline-list order."""
+    """Two unrectified cases of one violation due the same day: two follow-ups, attempts n, n+1,
+    opened in deadline-list order."""
     m = ReformModel(small_integrated, seed=2)
     m.run_for(30)
     v = m.violations

@@ -84,53 +84,29 @@ class Sanctions:
 
     def step(self, day: int) -> None:
         """End today's rectified violations; check deadlines: colours, escalation, follow-ups."""
-        done = self.rectifications.pop(day, [])
-        if done:
-            vids, times = zip(*done, strict=True)
-            self.model.end_violations(np.array(vids), np.array(times))
-        due = self.deadlines.pop(day, None)
-        if due:
-            self._deadlines(np.array(due, dtype=np.int64))
-
-    def _deadlines(self, cids: np.ndarray) -> None:
-        """Colours, escalation and follow-ups of the cases whose deadline is today, in order."""
-        cases = self.model.cases.cols
-        ent = self.model.enterprises
-        firms = cases["enterprise"][cids]
-        rectified = cases["rectified"][cids] == 1
-        ent.clean_checks[firms] = 0
-        for e, done in zip(firms.tolist(), rectified.tolist(), strict=True):
-            if not done:
-                ent.set_colour(e, BLACK)
-            elif ent.colour[e] == GREEN:
-                ent.set_colour(e, YELLOW)
-        if not rectified.all():
-            np.add.at(ent.escalation, firms[~rectified], 1)
-            self._follow_up(cids[~rectified])
-
-    def _follow_up(self, cids: np.ndarray) -> None:
-        """Open a follow-up case to the same unit, at the deadline, for each still-open violation.
-
-        The cases are opened in one batch and then queued in order, which equals opening and
-        queueing them one at a time: opening a case reads nothing that opening or queueing another
-        changes, except a violation's case count, so a violation listed twice goes one at a time.
-        """
         m = self.model
         cases = m.cases.cols
-        vids = cases["violation_id"][cids]
-        still_open = m.violations.is_open(vids)
-        cids, vids = cids[still_open], vids[still_open]
-        if cids.size > 1 and len(set(vids.tolist())) < cids.size:
-            for i in range(cids.size):
-                self._follow_up(cids[i:i + 1])
-            return
-        deadlines = cases["deadline_at"][cids]
-        new = m.open_cases(vids, np.full(cids.size, FOLLOW_UP, np.int8), deadlines,
-                           np.full(cids.size, -1))
-        for new_cid, owner, deadline in zip(new.tolist(), cases["owner_unit"][cids].tolist(),
-                                            deadlines.tolist(), strict=True):
-            unit = m.units[owner]
-            m.enqueue_case(new_cid, unit, deadline, 0, first_unit=unit)
+        ent = m.enterprises
+        done = self.rectifications.pop(day, [])
+        if done:
+            m.end_violations(np.array([v for v, _ in done]), np.array([t for _, t in done]))
+        for cid in self.deadlines.pop(day, []):
+            e = int(cases["enterprise"][cid])
+            ent.clean_checks[e] = 0
+            if cases["rectified"][cid] == 1:
+                if ent.colour[e] == GREEN:
+                    ent.set_colour(e, YELLOW)
+                continue
+            ent.set_colour(e, BLACK)
+            ent.escalation[e] += 1
+            vid = int(cases["violation_id"][cid])
+            if not m.violations.is_open(np.array([vid]))[0]:
+                continue
+            deadline = float(cases["deadline_at"][cid])
+            new = m.open_cases(np.array([vid]), np.array([FOLLOW_UP], np.int8),
+                               np.array([deadline]), np.array([-1]))
+            unit = m.units[int(cases["owner_unit"][cid])]
+            m.enqueue_case(int(new[0]), unit, deadline, 0, first_unit=unit)
 
     def clean_checks(self, firms: np.ndarray) -> None:
         """Record the day's clean inspections (a firm may appear more than once).
