@@ -2,10 +2,13 @@
 
 Visits happen one at a time on the casework path; they are buffered as plain tuples during the
 working day and committed as one batch of rows at the end of it (after their effects on the
-visited firms are booked, see :mod:`reformsim.mechanisms.burden`).
+visited firms are booked, see :mod:`reformsim.mechanisms.burden`). Committed batches are
+appended to the table together when the log is read (nothing reads it during a day's work).
 """
 
 from __future__ import annotations
+
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -30,8 +33,11 @@ class VisitLog:
         self._table = Table(VISIT_SCHEMA, capacity=4096)
         self._pending: list[tuple[int, int, float, int, bool]] = []
         self._pending_pairs: list[np.ndarray] = []
+        #: committed batches not yet in the table (appended in one go when the log is read)
+        self._batches: list[dict[str, np.ndarray]] = []
 
     def __len__(self) -> int:
+        self._flush()
         return len(self._table)
 
     def add(self, enterprise: int, unit: int, at: float, pairs: np.ndarray, joint: bool) -> None:
@@ -40,14 +46,16 @@ class VisitLog:
         self._pending_pairs.append(pairs)
 
     def take_pending(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Today's buffered visits as columns, and all the exposure pairs they checked.
+        """Today's buffered visits as columns in time order, and all the pairs they checked.
 
-        Empties the buffer; the caller commits the rows with :meth:`commit`.
+        Visits at the same time keep the order they were added in. Empties the buffer; the caller
+        commits the rows with :meth:`commit`.
         """
-        rows = self._pending
+        rows = sorted(self._pending, key=itemgetter(2))  # stable
+        columns = list(zip(*rows, strict=True)) or [()] * 5
         cols = {
-            name: np.array([r[k] for r in rows], dtype=VISIT_SCHEMA[name][0])
-            for k, name in enumerate(COLUMNS[:5])
+            name: np.array(col, dtype=VISIT_SCHEMA[name][0])
+            for name, col in zip(COLUMNS[:5], columns, strict=True)
         }
         pairs = (np.concatenate(self._pending_pairs) if self._pending_pairs
                  else np.zeros(0, dtype=np.int64))
@@ -55,17 +63,29 @@ class VisitLog:
         return cols, pairs
 
     def commit(self, cols: dict[str, np.ndarray]) -> None:
-        """Append a batch of finished rows (every column of :data:`COLUMNS`)."""
-        n = len(cols["enterprise"])
-        if n:
-            self._table.append(n, **cols)
+        """Append a batch of finished rows (every column of :data:`COLUMNS`).
+
+        The batch reaches the table when the log is next read: one append for many days.
+        """
+        if len(cols["enterprise"]):
+            self._batches.append(cols)
+
+    def _flush(self) -> None:
+        """Append the committed batches to the table, in commit order."""
+        if not self._batches:
+            return
+        batches, self._batches = self._batches, []
+        cols = {name: np.concatenate([b[name] for b in batches]) for name in COLUMNS}
+        self._table.append(len(cols["enterprise"]), **cols)
 
     def __getitem__(self, name: str) -> np.ndarray:
         """One committed column as an array."""
         if name not in VISIT_SCHEMA:
             raise KeyError(f"visit column: expected one of {', '.join(COLUMNS)}, got {name!r}")
+        self._flush()
         return self._table[name]
 
     def to_frame(self) -> pd.DataFrame:
         """All committed visits as a DataFrame."""
+        self._flush()
         return self._table.to_frame()

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim.runs import first_in_run, runs
+
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
@@ -36,42 +38,99 @@ class VisitBurden:
     def book(self) -> None:
         """Apply and log every visit buffered in ``model.visits`` today."""
         m = self.model
-        rows, pairs = m.visits.take_pending()
+        rows, pairs = m.visits.take_pending()  # in time order
         n = rows["enterprise"].size
         if n == 0:
             return
-        ent = m.enterprises
-        order = np.lexsort((rows["at"], rows["enterprise"]))  # by firm, then time (stable)
+        order = np.argsort(rows["enterprise"], kind="stable")  # by firm, then time
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
-        new_firm = np.ones(n, dtype=bool)
-        np.not_equal(firm[1:], firm[:-1], out=new_firm[1:])
-        starts = np.flatnonzero(new_firm)
-        sizes = np.diff(starts, append=n)
+        if first_in_run(firm).all():
+            duplicate = self._book_single(firm, unit, at, pairs)
+        else:
+            duplicate = self._book_grouped(firm, unit, at, pairs)
+        rows["duplicate"] = np.empty(n, dtype=bool)
+        rows["duplicate"][order] = duplicate
+        m.visits.commit(rows)
+
+    def _book_single(self, firm: np.ndarray, unit: np.ndarray, at: np.ndarray,
+                     pairs: np.ndarray) -> np.ndarray:
+        """Book a day on which no firm is visited twice; returns whether each visit is a duplicate.
+
+        :meth:`_book_grouped` with every group of size one: the group reductions are the visit's
+        own values, and the checked pairs are distinct (a visit checks distinct pairs of its
+        firm), so each is checked once: ``(1 - a) ** 1 == 1 - a``.
+        """
+        m = self.model
+        ent = m.enterprises
+        prev_unit = ent.last_visit_body[firm]
+        duplicate = self._duplicate(unit, at, prev_unit, ent.last_visit_day[firm])
+        beyond = ent.visits_12m[firm] + 1.0 > m.config.satisfaction.visit_tolerance_per_year
+        ent.satisfaction[firm] *= 1.0 - m.config.satisfaction.burden_penalty * (beyond + duplicate)
+        conflict = self._conflict(duplicate, unit, prev_unit)
+        m.trust.book_visits(firm, beyond.astype(np.int64), conflict.astype(np.int64),
+                            at >= m.config.run.warmup_days)
+        ent.visits_12m[firm] += 1.0
+        ent.last_visit_day[firm] = at
+        ent.last_visit_body[firm] = unit
+        self._raise_risk(pairs, each_once=True)
+        m.beliefs.touch(firm)
+        return duplicate
+
+    def _book_grouped(self, firm: np.ndarray, unit: np.ndarray, at: np.ndarray,
+                      pairs: np.ndarray) -> np.ndarray:
+        """Book visits sorted by firm, then time; returns whether each visit is a duplicate."""
+        m = self.model
+        ent = m.enterprises
+        n = firm.size
+        starts, sizes = runs(firm)
         ends = starts + sizes - 1
         firms = firm[starts]
         prev_at, prev_unit = np.empty(n), np.empty(n, dtype=unit.dtype)
         prev_at[1:], prev_unit[1:] = at[:-1], unit[:-1]
         prev_at[starts] = ent.last_visit_day[firms]
         prev_unit[starts] = ent.last_visit_body[firms]
-        duplicate = (at - prev_at <= DUPLICATE_WINDOW_DAYS) & (prev_unit != unit)
+        duplicate = self._duplicate(unit, at, prev_unit, prev_at)
         rank = np.arange(n) - np.repeat(starts, sizes)
         visits = ent.visits_12m[firm] + rank + 1.0
         sat = m.config.satisfaction
         penalty = sat.burden_penalty * ((visits > sat.visit_tolerance_per_year) + duplicate)
         ent.satisfaction[firms] *= np.multiply.reduceat(1.0 - penalty, starts)
         beyond = np.add.reduceat((visits > sat.visit_tolerance_per_year).astype(np.int64), starts)
-        n_depts = len(m.departments)
-        conflict = duplicate & (unit < n_depts) & (prev_unit >= 0) & (prev_unit < n_depts)
+        conflict = self._conflict(duplicate, unit, prev_unit)
         m.trust.book_visits(firms, beyond, np.add.reduceat(conflict.astype(np.int64), starts),
                             at[starts] >= m.config.run.warmup_days)
         ent.visits_12m[firms] += sizes
         ent.last_visit_day[firms] = at[ends]
         ent.last_visit_body[firms] = unit[ends]
-        checked, k = np.unique(pairs, return_counts=True)
-        a = m.config.compliance.risk_own_weight
-        ent.p_hat[checked] = 1.0 - (1.0 - ent.p_hat[checked]) * (1.0 - a) ** k
+        self._raise_risk(pairs, each_once=False)
         m.beliefs.touch(firms)
-        rows["duplicate"] = np.empty(n, dtype=bool)
-        rows["duplicate"][order] = duplicate
-        by_time = np.argsort(rows["at"], kind="stable")
-        m.visits.commit({name: col[by_time] for name, col in rows.items()})
+        return duplicate
+
+    def _raise_risk(self, pairs: np.ndarray, each_once: bool) -> None:
+        """Perceived risk of the checked pairs: ``p <- 1 - (1 - p)(1 - a)^k`` for k checks.
+
+        ``each_once``: no pair is listed twice (``(1 - a) ** 1 == 1 - a``, no grouping needed).
+        """
+        p_hat = self.model.enterprises.p_hat
+        a = self.model.config.compliance.risk_own_weight
+        if each_once:
+            p_hat[pairs] = 1.0 - (1.0 - p_hat[pairs]) * (1.0 - a)
+            return
+        pairs = np.sort(pairs)
+        starts, k = runs(pairs)
+        checked = pairs[starts]  # with k: np.unique(pairs, return_counts=True)
+        p_hat[checked] = 1.0 - (1.0 - p_hat[checked]) * (1.0 - a) ** k
+
+    @staticmethod
+    def _duplicate(unit: np.ndarray, at: np.ndarray, prev_unit: np.ndarray,
+                   prev_at: np.ndarray) -> np.ndarray:
+        """Whether each visit follows another body's visit to the firm within 30 days."""
+        return (at - prev_at <= DUPLICATE_WINDOW_DAYS) & (prev_unit != unit)
+
+    def _conflict(self, duplicate: np.ndarray, unit: np.ndarray,
+                  prev_unit: np.ndarray) -> np.ndarray:
+        """Duplicate visits by a department after another department (may conflict)."""
+        if not duplicate.any():
+            return duplicate
+        n_depts = len(self.model.departments)
+        return duplicate & (unit < n_depts) & (prev_unit >= 0) & (prev_unit < n_depts)

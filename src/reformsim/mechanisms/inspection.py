@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim.population import BLACK, GREEN, YELLOW
+from reformsim.runs import runs
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -47,7 +48,9 @@ STALE_DAYS = 30.0
 class InspectionTask:
     """One planned visit: which firm (and its grid), which pairs are checked, by how many bodies.
 
-    ``domain`` is the first checked pair's domain: the officer most skilled in it is sent.
+    ``pairs`` are distinct exposure pairs of the firm, in increasing order (a read-only view
+    for joint visits; visit booking relies on them being distinct). ``domain`` is the first
+    checked pair's domain: the officer most skilled in it is sent.
     """
 
     enterprise: int
@@ -73,6 +76,9 @@ class InspectionPlanning:
         self._rate_colour: np.ndarray | None = None
         self._rate: np.ndarray = np.zeros(0)
         self._pair_rate: np.ndarray | None = None
+        #: 0, 1, ..., n_pairs - 1 (read-only): a joint visit checks a slice of it, its firm's pairs
+        self._pair_ids = np.arange(model.enterprises.n_pairs)
+        self._pair_ids.flags.writeable = False
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
@@ -92,7 +98,8 @@ class InspectionPlanning:
             by_colour[GREEN] = spec.rate_per_year["green"]
             by_colour[YELLOW] = spec.rate_per_year["yellow"]
             by_colour[BLACK] = spec.rate_per_year["black"]
-            mean = by_colour[m.enterprises.colour].mean() if n else 0.0
+            # the sum over firms / n is ndarray.mean() (the same pairwise sum), minus its overhead
+            mean = np.add.reduce(by_colour.take(m.enterprises.colour)) / n if n else 0.0
         else:
             by_colour[:] = spec.uniform_rate_per_year
             mean = np.full(n, spec.uniform_rate_per_year).mean() if n else 0.0
@@ -104,7 +111,7 @@ class InspectionPlanning:
         colour = m.enterprises.colour
         seen = self._rate_colour
         if seen is None or not (seen is colour or np.array_equal(seen, colour)):
-            self._rate = self._rate_table(365.0 * m.calendar.week / 7.0)[colour]
+            self._rate = self._rate_table(365.0 * m.calendar.week / 7.0).take(colour)
             self._pair_rate = None
             # without colour targeting the rate does not depend on colours: keep it for good
             self._rate_colour = colour.copy() if m.config.levers.three_colour else colour
@@ -138,16 +145,18 @@ class InspectionPlanning:
         m = self.model
         ent = m.enterprises
         chosen = np.flatnonzero(rng.random(ent.n) < self.daily_rate())
-        chosen = chosen[self.within_cap(chosen, day)]
+        chosen = chosen[self.within_cap(chosen, day, distinct=True)]
         if chosen.size == 0:
             return
         grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
-        lo, hi = ent.pair_start[chosen].tolist(), ent.pair_start[chosen + 1].tolist()
-        first_dom = ent.pair_dom[ent.pair_start[chosen]].tolist()
+        first_pair = ent.pair_start[chosen]
+        lo, hi = first_pair.tolist(), ent.pair_start[chosen + 1].tolist()
+        first_dom = ent.pair_dom[first_pair].tolist()
         units = m.joint_inspectors(chosen)
+        pair_ids = self._pair_ids
         for e, g, a, b, nd, d, unit in zip(chosen.tolist(), grids, lo, hi, n_depts, first_dom,
                                            units, strict=True):
-            unit.push_inspection(start, InspectionTask(e, g, np.arange(a, b), start, nd, d))
+            unit.push_inspection(start, InspectionTask(e, g, pair_ids[a:b], start, nd, d))
 
     def _plan_by_department(self, rng: np.random.Generator, start: float, day: int) -> None:
         """Each department visits firms for its own domains; one visit per firm and department."""
@@ -156,37 +165,40 @@ class InspectionPlanning:
         hit = np.flatnonzero(rng.random(ent.n_pairs) < self.pair_rate())
         if hit.size == 0:
             return
-        pair_dept = m.owner_dept[ent.pair_dom[hit]]
-        key = ent.pair_ent[hit] * len(m.departments) + pair_dept
+        n_depts = len(m.departments)
+        key = ent.pair_ent[hit] * n_depts + m.owner_dept[ent.pair_dom[hit]]
         order = np.argsort(key, kind="stable")
-        uniq, counts = np.unique(key[order], return_counts=True)
-        sorted_hits = hit[order]
-        ends = np.cumsum(counts)
-        firms, depts = np.divmod(uniq, len(m.departments))
+        key, hit = key[order], hit[order]  # by firm, then department; pairs in order within
+        starts, sizes = runs(key)
+        ends = starts + sizes
+        firms, depts = np.divmod(key[starts], n_depts)
         keep = self.within_cap(firms, day)
-        firms, depts, ends, counts = firms[keep], depts[keep], ends[keep], counts[keep]
-        grids, doms = ent.grid[firms].tolist(), ent.pair_dom[sorted_hits[ends - counts]].tolist()
+        firms, depts, starts, ends = firms[keep], depts[keep], starts[keep], ends[keep]
+        grids, doms = ent.grid[firms].tolist(), ent.pair_dom[hit[starts]].tolist()
         for e, d, g, dom, lo, hi in zip(firms.tolist(), depts.tolist(), grids, doms,
-                                        (ends - counts).tolist(), ends.tolist(), strict=True):
-            task = InspectionTask(e, g, sorted_hits[lo:hi], start, 1, dom)
+                                        starts.tolist(), ends.tolist(), strict=True):
+            task = InspectionTask(e, g, hit[lo:hi], start, 1, dom)
             m.departments[d].push_inspection(start, task)
 
-    def within_cap(self, firms: np.ndarray, day: int) -> np.ndarray:
+    def within_cap(self, firms: np.ndarray, day: int, distinct: bool = False) -> np.ndarray:
         """Which of today's planned visits to ``firms`` (sorted) stay under the yearly cap.
 
         A firm listed k times today (one visit per department, in department order) keeps its
         first ``cap - planned_this_year`` visits. Kept visits are added to ``planned_this_year``
-        and dropped ones to :attr:`capped` (in the window).
+        and dropped ones to :attr:`capped` (in the window). ``distinct``: no firm is listed twice
+        (the count is then one fancy-indexed increment instead of ``np.add.at``).
         """
         ent = self.model.enterprises
         cap = self.model.config.levers.inspection_cap_per_year
         keep = np.ones(firms.size, dtype=bool)
         if cap > 0 and firms.size:
-            first = np.flatnonzero(np.r_[True, firms[1:] != firms[:-1]])
-            sizes = np.diff(np.r_[first, firms.size])
+            first, sizes = runs(firms)
             rank = np.arange(firms.size) - np.repeat(first, sizes)
             keep = rank < cap - ent.planned_this_year[firms]
             if self.model.in_window(day):
                 self.capped += int(firms.size - keep.sum())
-        np.add.at(ent.planned_this_year, firms[keep], 1)
+        if distinct:
+            ent.planned_this_year[firms[keep]] += 1
+        else:
+            np.add.at(ent.planned_this_year, firms[keep], 1)
         return keep

@@ -34,12 +34,15 @@ class ResidentServices:
         self.patrol_hours_total = 0.0
         self.working_days = 0
         self.requests_today = 0
+        sv = model.config.services
+        #: requests each grid's workers can assist per working day (hours are fixed at set-up)
+        self.capacity = np.floor(model.grid_worker_hours * model.config.levers.grid_assist_share_max
+                                 / max(sv.assist_hours, 1e-9))
 
     def step(self, day: int) -> None:
         """Serve today's requests; set ``model.patrol_hours`` for the grids."""
         m = self.model
         sv = m.config.services
-        lv = m.config.levers
         n_grids = m.territory.n_grids
         if not m.calendar.is_working(day):
             m.patrol_hours = np.zeros(n_grids)
@@ -55,24 +58,26 @@ class ResidentServices:
         self_ok = rng.random(k) < m.residents.literacy[who]
         need = who[~self_ok]
         grids = m.residents.grid[need]
-        capacity = np.floor(hours * lv.grid_assist_share_max / max(sv.assist_hours, 1e-9))
-        # serve in arrival order until each grid's capacity is used
-        order = np.argsort(grids, kind="stable")
-        g_sorted = grids[order]
-        first = np.searchsorted(g_sorted, g_sorted, side="left")
-        rank_in_grid = np.arange(g_sorted.size) - first
-        served_sorted = rank_in_grid < capacity[g_sorted]
-        served = np.empty_like(served_sorted)
-        served[order] = served_sorted
-        n_served = np.bincount(grids[served], minlength=n_grids)
+        capacity = self.capacity
+        asking = np.bincount(grids, minlength=n_grids)
+        if (asking <= capacity).all():
+            # every request is served: ``ok`` holds the same residents as the concatenation below
+            # (the order within ``ok`` does not matter: a repeated resident gets the same value)
+            n_served, ok, bad = asking, who, need[:0]
+        else:
+            served = _served_in_arrival_order(grids, capacity)
+            n_served = np.bincount(grids[served], minlength=n_grids)
+            ok = np.concatenate([who[self_ok], need[served]])
+            bad = need[~served]
         m.patrol_hours = np.maximum(hours - n_served * sv.assist_hours, 0.0)
         w = 0.1 * m.config.satisfaction.learning_weight
-        ok = np.concatenate([who[self_ok], need[served]])
-        bad = need[~served]
         sat = m.residents.satisfaction
-        sat[ok] += w * (1.0 - sat[ok])
-        sat[bad] += w * (0.0 - sat[bad])
-        self.assisted_today = int(served.sum())
+        s = sat[ok]  # one gather: ``sat[ok] += w * (1.0 - sat[ok])`` reads sat[ok] twice
+        sat[ok] = s + w * (1.0 - s)
+        if bad.size:
+            s = sat[bad]
+            sat[bad] = s + w * (0.0 - s)
+        self.assisted_today = need.size - bad.size
         self.requests_today = int(need.size)
         if m.in_window(day):
             self.assisted_total += self.assisted_today
@@ -80,3 +85,14 @@ class ResidentServices:
             self.requests_total += self.requests_today
             self.patrol_hours_total += float(m.patrol_hours.sum())
             self.working_days += 1
+
+
+def _served_in_arrival_order(grids: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Which requests (in arrival order, one grid each) fall within their grid's capacity."""
+    order = np.argsort(grids, kind="stable")
+    g_sorted = grids[order]
+    first = np.searchsorted(g_sorted, g_sorted, side="left")
+    rank_in_grid = np.arange(g_sorted.size) - first
+    served = np.empty(g_sorted.size, dtype=bool)
+    served[order] = rank_in_grid < capacity[g_sorted]
+    return served

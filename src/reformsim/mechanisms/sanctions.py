@@ -27,6 +27,7 @@ import numpy as np
 
 from reformsim.caselog import SOURCES
 from reformsim.population import BLACK, GREEN, YELLOW
+from reformsim.runs import first_in_run
 from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
 if TYPE_CHECKING:
@@ -150,14 +151,18 @@ class Sanctions:
         After ``clean_checks_to_upgrade`` clean checks the colour moves up one step (yellow →
         green, black → yellow) and the escalation level falls by one.
         """
-        firms, times = np.unique(firms, return_counts=True)
-        for r in range(int(times.max(initial=0))):
-            self._clean_round(firms[times > r])
+        firms = np.sort(firms)
+        while firms.size:  # one round per repeat: each round counts every listed firm once
+            first = first_in_run(firms)
+            self._clean_round(firms[first])
+            firms = firms[~first]
 
     def _clean_round(self, firms: np.ndarray) -> None:
+        """One clean check for each of ``firms`` (distinct)."""
         ent = self.model.enterprises
-        ent.clean_checks[firms] += 1
-        up = firms[ent.clean_checks[firms] >= self.model.config.sanctions.clean_checks_to_upgrade]
+        checks = ent.clean_checks[firms] + 1
+        ent.clean_checks[firms] = checks
+        up = firms[checks >= self.model.config.sanctions.clean_checks_to_upgrade]
         if up.size == 0:
             return
         ent.escalation[up] = np.maximum(ent.escalation[up] - 1, 0)  # forgiving tit-for-tat

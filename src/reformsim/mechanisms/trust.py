@@ -69,11 +69,14 @@ class Trust:
             Per firm: whether the visits count in the KPIs.
         """
         s = self.spec
-        rng = self.model.streams["trust"]
-        rulings = rng.binomial(conflicts, s.conflict_probability) if conflicts.any() else conflicts
-        self.inconsistent_rulings += int(rulings[in_window].sum())
-        self.erode(firms, beyond, s.eta_burden)
-        self.erode(firms, rulings, s.eta_arbitrary)
+        # eroding zero times multiplies by exactly 1.0, and a binomial draw with n = 0 uses no
+        # random numbers, so days without visits beyond tolerance or conflicts skip those steps
+        if beyond.any():
+            self.erode(firms, beyond, s.eta_burden)
+        if conflicts.any():
+            rulings = self.model.streams["trust"].binomial(conflicts, s.conflict_probability)
+            self.inconsistent_rulings += int(rulings[in_window].sum())
+            self.erode(firms, rulings, s.eta_arbitrary)
 
     def handling_error(self, firm: int) -> None:
         """An officer's handling error (wrong ruling) is arbitrary treatment of the firm."""
