@@ -19,6 +19,7 @@ from reformsim.streams import (
     SLOT_SELF_END,
     SLOTS_PER_DAY,
     Streams,
+    keyed_uniform_from_hash,
 )
 
 
@@ -227,3 +228,21 @@ def test_matters_of_a_domain_without_matters(small_integrated) -> None:
         gappy.sample_matters(doms, u)
     with pytest.raises(ValueError, match="expected domains with matters"):
         gappy.check_sampled(doms, picked)
+
+
+def test_case_uniform_equals_the_keyed_uniform_of_its_key(small_integrated) -> None:
+    """The cached per-case hash gives the plain keyed uniform, whichever case asked before."""
+    m = ReformModel(small_integrated, seed=3)
+    while m.cases.n < 4:
+        m.step()
+    cids = [0, 0, 1, 0, 3, 3, 2]
+    for cid, slot in zip(cids, [0, 9, 1, 2, 12, 0, 63], strict=True):
+        vid = int(m.cases["violation_id"][cid])
+        day = int(m.violations["onset_at"][vid])
+        attempt = min(int(m.cases["attempt"][cid]), 63)
+        pair = int(m.violations["pair"][vid])
+        first = (day * 64 + attempt) * SLOTS_PER_DAY
+        expected = m.streams.keyed_uniform("keyed_cases", pair, first + slot)
+        assert m.case_uniform(cid, slot) == expected
+    h = m.streams.keyed_hash_scalar("keyed_cases", 7)
+    assert keyed_uniform_from_hash(h, 2**40) == m.streams.keyed_uniform("keyed_cases", 7, 2**40)

@@ -41,7 +41,7 @@ from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
-from reformsim.streams import SLOTS_PER_DAY, Streams
+from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_from_hash
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
@@ -369,29 +369,34 @@ class ReformModel(mesa.Model):
             detected_at=detected_at, complainant=complainant, attempt=attempt,
         )
 
-    #: the last case whose keyed-uniform key was computed: ``(cid, pair, key of slot 0)``
+    #: the last case that drew a keyed uniform: ``(cid, hash of its pair, its first slot)``
     _case_key: tuple[int, int, int] = (-1, 0, 0)
 
     def case_uniform(self, cid: int, slot: int) -> float:
         """A keyed uniform for case ``cid``: equal for the same violation and attempt in every arm.
 
         ``slot`` (0-63) names the quantity (service time, rectification, referral hop, ...).
-        A case asks for several slots in a row; its key is kept until another case asks (the
-        columns it is computed from never change after the case is opened).
+        A case asks for several slots in a row; its key and the hash of its entity are kept
+        until another case asks (the columns they come from never change after the case is
+        opened), so each slot costs only the per-slot half of the hash.
         """
         key = self._case_key
         if key[0] != cid:
             key = self._case_key = self._case_key_of(cid)
-        return self.streams.keyed_uniform_scalar("keyed_cases", key[1], key[2] + slot)
+        return keyed_uniform_from_hash(key[1], key[2] + slot)
 
     def _case_key_of(self, cid: int) -> tuple[int, int, int]:
-        """``(cid, pair, key of slot 0)`` of case ``cid``'s keyed uniforms."""
+        """``(cid, hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
+
+        The entity is the violation's exposure pair; slot ``k`` of the case is
+        ``(onset_day * 64 + min(attempt, 63)) * 64 + k`` in stream ``keyed_cases``.
+        """
         cols = self.cases.cols
-        vid = int(cols["violation_id"][cid])
+        vid = cols["violation_id"].item(cid)
         v = self.violations.cols
-        day = int(v["onset_at"][vid])
-        attempt = int(cols["attempt"][cid])
-        return cid, int(v["pair"][vid]), (day * 64 + min(attempt, 63)) * SLOTS_PER_DAY
+        day = int(v["onset_at"].item(vid))
+        first = (day * 64 + min(cols["attempt"].item(cid), 63)) * SLOTS_PER_DAY
+        return cid, self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid)), first
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:
