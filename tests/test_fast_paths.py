@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from reformsim.calendar import WorkCalendar
 from reformsim.mechanisms.compliance import CandidateCalendar
 from reformsim.model import ReformModel
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
@@ -246,3 +247,16 @@ def test_case_uniform_equals_the_keyed_uniform_of_its_key(small_integrated) -> N
         assert m.case_uniform(cid, slot) == expected
     h = m.streams.keyed_hash_scalar("keyed_cases", 7)
     assert keyed_uniform_from_hash(h, 2**40) == m.streams.keyed_uniform("keyed_cases", 7, 2**40)
+
+
+@pytest.mark.parametrize(("days", "hours"), [(5, 8.0), (7, 24.0), (6, 15.5)])
+def test_add_work_hours_with_a_remembered_window_equals_a_fresh_calendar(days, hours) -> None:
+    """Calls in, before, after and across remembered windows give a fresh calendar's answer."""
+    cal = WorkCalendar(days, hours)
+    rng = np.random.default_rng(days)
+    t = rng.uniform(0, 30, 400)
+    t[::3] = np.floor(t[::3]) + cal.start + rng.uniform(0, cal.length, t[::3].size)
+    t[1::7] = np.floor(t[1::7]) + cal.start + cal.length  # window ends
+    work = rng.choice([0.0, 0.25, 1.0, 3.5, hours, 30.0], t.size)
+    for start, h in zip(t.tolist(), work.tolist(), strict=True):
+        assert cal.add_work_hours(start, h) == WorkCalendar(days, hours).add_work_hours(start, h)
