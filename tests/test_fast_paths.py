@@ -260,3 +260,19 @@ def test_add_work_hours_with_a_remembered_window_equals_a_fresh_calendar(days, h
     work = rng.choice([0.0, 0.25, 1.0, 3.5, hours, 30.0], t.size)
     for start, h in zip(t.tolist(), work.tolist(), strict=True):
         assert cal.add_work_hours(start, h) == WorkCalendar(days, hours).add_work_hours(start, h)
+
+
+def test_ranking_kept_through_gains_equals_a_fresh_ranking(small_integrated) -> None:
+    """Officers ranked by skill per domain: gains update the cached ranking as a fresh sort."""
+    m = ReformModel(small_integrated, seed=5)
+    unit = max(m.units, key=lambda u: len(u.officers))
+    n_dom = unit.skill_matrix.shape[1]
+    rng = np.random.default_rng(1)
+    free = [0.0] * len(unit.officers)
+    for _ in range(300):
+        d = int(rng.integers(n_dom))
+        unit.best_free_officer(free, 0.0, d)  # ranks the domain if not cached
+        officer = unit.officers[int(rng.integers(len(unit.officers)))]
+        officer.gain_experience(d, float(rng.choice([0.0, 1.0, 3.0])))
+        fresh = (-unit.skill_matrix[:, d]).argsort(kind="stable").tolist()
+        assert unit._ranking[d] == (fresh, unit.skill_matrix[:, d].tolist())
