@@ -401,7 +401,7 @@ class ReformModel(mesa.Model):
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:
         """Put a routed case into a unit's queue."""
-        c = self.cases
+        c = self.cases.cols  # the columns themselves (Table[name] slices a view for each call)
         c["first_unit"][cid] = first_unit.index
         c["owner_unit"][cid] = unit.index
         c["transfers"][cid] = transfers
