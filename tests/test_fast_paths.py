@@ -22,6 +22,7 @@ from reformsim.streams import (
     Streams,
     keyed_uniform_from_hash,
 )
+from reformsim.table import Table
 
 
 def test_candidate_calendar_is_a_bernoulli_process_per_pair() -> None:
@@ -276,3 +277,18 @@ def test_ranking_kept_through_gains_equals_a_fresh_ranking(small_integrated) -> 
         officer.gain_experience(d, float(rng.choice([0.0, 1.0, 3.0])))
         fresh = (-unit.skill_matrix[:, d]).argsort(kind="stable").tolist()
         assert unit._ranking[d] == (fresh, unit.skill_matrix[:, d].tolist())
+
+
+def test_one_case_opened_with_scalars_equals_the_batch_row(small_integrated) -> None:
+    """open_case (and open_cases of one violation) write the row a batch of two writes."""
+    a, b = ReformModel(small_integrated, seed=6), ReformModel(small_integrated, seed=6)
+    for m in (a, b):
+        while m.violations.n < 3:
+            m.step()
+    vids = np.array([0, 2])
+    a._append_cases(vids, np.array([1, 3], np.int8), np.array([5.5, 6.25]), np.array([4, -1]))
+    a.violations.cols["case"][vids] = [a.cases.n - 2, a.cases.n - 1]
+    b.open_case(0, 1, 5.5, 4)
+    b.open_cases(np.array([2]), np.array([3], np.int8), np.array([6.25]), np.array([-1]))
+    assert Table.to_frame(a.cases).equals(Table.to_frame(b.cases))
+    assert a.violations.to_frame().equals(b.violations.to_frame())

@@ -336,24 +336,39 @@ class ReformModel(mesa.Model):
     def open_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
                    complainant: np.ndarray) -> np.ndarray:
         """Record new cases for violations; returns their ids."""
-        ids = self._append_cases(vids, vids.size, source, detected_at, complainant)
+        if vids.size == 1:  # a follow-up or a lone detection: one row of scalars is cheaper
+            cid = self.open_case(vids.item(), source.item(), detected_at.item(), complainant.item())
+            return np.array([cid])
+        ids = self._append_cases(vids, source, detected_at, complainant)
         self.violations.cols["case"][vids] = ids
         return ids
 
     def open_case(self, vid: int, source: int, detected_at: float, complainant: int = -1) -> int:
         """:meth:`open_cases` for one violation given as scalars; returns the case id.
 
-        The same row without the overhead of one-element arrays (inspection findings are
-        opened one at a time on the casework path).
+        The same row as :meth:`_append_cases` writes, from scalar reads and writes (inspection
+        findings and follow-ups are opened one at a time; slices of one row cost more).
         """
-        cid = int(self._append_cases(vid, 1, source, detected_at, complainant)[0])
-        self.violations.cols["case"][vid] = cid
+        v = self.violations.cols
+        attempt = v["n_cases"].item(vid)
+        v["n_cases"][vid] = attempt + 1
+        e = v["enterprise"].item(vid)
+        grid = self.enterprises.grid.item(e)
+        matter = v["matter"].item(vid)
+        cat = self.catalog
+        cid = self.cases.append_row(
+            violation_id=vid, enterprise=e, grid=grid, area=self.territory.area_of_grid.item(grid),
+            domain=v["domain"].item(vid), matter=matter, source=source,
+            delegated=cat.delegated.item(matter), ambiguous=cat.ambiguous.item(matter),
+            negative_list=cat.negative.item(matter), onset_at=v["onset_at"].item(vid),
+            detected_at=detected_at, complainant=complainant, attempt=attempt,
+        )
+        v["case"][vid] = cid
         return cid
 
-    def _append_cases(self, vids: np.ndarray | int, k: int, source: np.ndarray | int,
-                      detected_at: np.ndarray | float,
-                      complainant: np.ndarray | int) -> np.ndarray:
-        """Append the ``k`` case rows of violations ``vids`` (an id array, or one id if k=1)."""
+    def _append_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
+                      complainant: np.ndarray) -> np.ndarray:
+        """Append the case rows of violations ``vids`` (the columns :meth:`open_case` writes)."""
         v = self.violations.cols
         attempt = v["n_cases"][vids].copy()
         v["n_cases"][vids] += 1
@@ -362,7 +377,7 @@ class ReformModel(mesa.Model):
         matters = v["matter"][vids]
         cat = self.catalog
         return self.cases.append(
-            k, violation_id=vids, enterprise=ents, grid=grids,
+            vids.size, violation_id=vids, enterprise=ents, grid=grids,
             area=self.territory.area_of_grid[grids], domain=v["domain"][vids], matter=matters,
             source=source, delegated=cat.delegated[matters], ambiguous=cat.ambiguous[matters],
             negative_list=cat.negative[matters], onset_at=v["onset_at"][vids],
