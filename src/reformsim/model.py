@@ -479,17 +479,18 @@ class ReformModel(mesa.Model):
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""
-        r = int(self.cases.cols["complainant"][cid])
+        r = self.cases.cols["complainant"].item(cid)
         if r < 0:
             return
         sat = self.config.satisfaction
         if on_scene is None:
             score = 0.0
         else:
-            days = on_scene - float(self.cases.cols["detected_at"][cid])
+            days = on_scene - self.cases.cols["detected_at"].item(cid)
             score = math.exp(-days / sat.response_scale_days)
         s = self.residents.satisfaction
-        s[r] += sat.learning_weight * (score - s[r])
+        before = s.item(r)  # a Python float: the same IEEE operations as on the element
+        s[r] = before + sat.learning_weight * (score - before)
 
     # ------------------------------------------------------------------ facades
 

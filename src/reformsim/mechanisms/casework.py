@@ -169,7 +169,7 @@ class Casework:
                 return
             kind = type(task)
             is_case = kind is not InspectionTask and kind is not CoordinationTask
-            domain = int(case_cols["domain"][task]) if is_case else task.domain
+            domain = case_cols["domain"].item(task) if is_case else task.domain
             k = unit.best_free_officer(free, start, domain)
             officer = officers[k]
             if kind is InspectionTask:
@@ -224,14 +224,14 @@ class Casework:
         """
         m = self.model
         cases = m.cases.cols
-        domain = int(cases["domain"][cid])
-        matter = int(cases["matter"][cid])
-        skill = float(officer.skills[domain])
+        domain = cases["domain"].item(cid)
+        matter = cases["matter"].item(cid)
+        skill = officer.skills.item(domain)
         if m.coordination.needs_support(unit, skill, cid, matter, domain):
             m.coordination.request_support(unit, cid, domain, start)
             return start
         if travel is None:
-            travel = self.travel[unit.index][int(cases["grid"][cid])]
+            travel = self.travel[unit.index][cases["grid"].item(cid)]
         switched = officer.last_domain not in (-1, domain)
         service = self.service_hours(cid, matter, skill, switched)
         on_scene = self.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
@@ -260,7 +260,7 @@ class Casework:
         rate = self.error_rate_at_zero_skill * (1.0 - skill)
         if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
             m.cases.cols["error"][cid] = True
-            m.trust.handling_error(int(m.cases.cols["enterprise"][cid]))
+            m.trust.handling_error(m.cases.cols["enterprise"].item(cid))
 
     def inspect(self, unit: WorkUnit, officer: Officer, task: InspectionTask, start: float) -> None:
         """Carry out one visit: check the firm's domains, record findings and burden."""
