@@ -384,24 +384,22 @@ class ReformModel(mesa.Model):
             detected_at=detected_at, complainant=complainant, attempt=attempt,
         )
 
-    #: the last case that drew a keyed uniform: ``(cid, hash of its pair, its first slot)``
-    _case_key: tuple[int, int, int] = (-1, 0, 0)
-
     def case_uniform(self, cid: int, slot: int) -> float:
         """A keyed uniform for case ``cid``: equal for the same violation and attempt in every arm.
 
         ``slot`` (0-63) names the quantity (service time, rectification, referral hop, ...).
-        A case asks for several slots in a row; its key and the hash of its entity are kept
-        until another case asks (the columns they come from never change after the case is
-        opened), so each slot costs only the per-slot half of the hash.
+        A case's key and the hash of its entity are computed once and kept (the columns they
+        come from never change after the case is opened: routing and casework reuse them), so
+        each slot costs only the per-slot half of the hash.
         """
-        key = self._case_key
-        if key[0] != cid:
-            key = self._case_key = self._case_key_of(cid)
-        return keyed_uniform_from_hash(key[1], key[2] + slot)
+        keys = self.cases.uniform_keys
+        key = keys.get(cid)
+        if key is None:
+            key = keys[cid] = self._case_key_of(cid)
+        return keyed_uniform_from_hash(key[0], key[1] + slot)
 
-    def _case_key_of(self, cid: int) -> tuple[int, int, int]:
-        """``(cid, hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
+    def _case_key_of(self, cid: int) -> tuple[int, int]:
+        """``(hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
 
         The entity is the violation's exposure pair; slot ``k`` of the case is
         ``(onset_day * 64 + min(attempt, 63)) * 64 + k`` in stream ``keyed_cases``.
@@ -411,7 +409,7 @@ class ReformModel(mesa.Model):
         v = self.violations.cols
         day = int(v["onset_at"].item(vid))
         first = (day * 64 + min(cols["attempt"].item(cid), 63)) * SLOTS_PER_DAY
-        return cid, self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid)), first
+        return self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid)), first
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:
