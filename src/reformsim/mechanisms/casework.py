@@ -301,8 +301,16 @@ class Casework:
         One uniform is drawn per checked pair when the firm has any open violation.
         """
         m = self.model
-        u = m.streams["on_site"].random(len(vids))
+        gen = m.streams["on_site"]
         v = m.violations.cols
+        if len(pairs) == 1:  # one pair: the same draw and tests on Python scalars
+            vid = vids.item()
+            u = gen.random()  # the same number and stream state as random(1)[0]
+            skill = officer.skills.item(m.enterprises.pair_dom.item(pairs.item()))
+            found = (vid >= 0 and u < self.find_probability * (0.5 + 0.5 * skill)
+                     and v["case"].item(vid) < 0 and v["onset_at"].item(vid) <= at)
+            return [vid] if found else []
+        u = gen.random(len(vids))
         p = self.find_probability * (
             0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
         hit = (vids >= 0) & (u < p)
