@@ -151,6 +151,8 @@ class Casework:
         either way). ``earliest`` is their minimum, searched again only when the officer who
         had it takes a task (no other free time moves).
         """
+        if not unit.cases and not unit.inspections:  # an empty queue: 1/3 to 2/3 of unit-days
+            return
         officers = unit.officers
         case_cols = self.model.cases.cols  # the dict, not a column: columns grow by reallocation
         free = [o.free_at for o in officers]
