@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -292,3 +294,32 @@ def test_one_case_opened_with_scalars_equals_the_batch_row(small_integrated) -> 
     b.open_cases(np.array([2]), np.array([3], np.int8), np.array([6.25]), np.array([-1]))
     assert Table.to_frame(a.cases).equals(Table.to_frame(b.cases))
     assert a.violations.to_frame().equals(b.violations.to_frame())
+
+
+def _next_task_reference(cases: list, inspections: list, t: float) -> tuple | None:
+    """The queue rule written out: a ready case, a ready inspection, else the earlier head."""
+    if cases and cases[0][0] <= t:
+        return heapq.heappop(cases)
+    if inspections and inspections[0][0] <= t:
+        return heapq.heappop(inspections)
+    if not cases and not inspections:
+        return None
+    if cases and (not inspections or cases[0] < inspections[0]):
+        return heapq.heappop(cases)
+    return heapq.heappop(inspections)
+
+
+def test_next_task_follows_the_queue_rule(small_integrated) -> None:
+    cw = ReformModel(small_integrated, seed=1).casework
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        ready = np.round(rng.uniform(10, 12, rng.integers(0, 8)), 1).tolist()
+        kinds = rng.random(len(ready)) < 0.5
+        cases = [(r, s, s) for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if c]
+        insp = [(r, s, "visit") for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if not c]
+        heapq.heapify(cases)
+        heapq.heapify(insp)
+        unit = SimpleNamespace(cases=list(cases), inspections=list(insp))
+        t = float(np.round(rng.uniform(10, 12), 1))
+        for _ in range(len(ready) + 1):
+            assert cw._next_task(unit, t) == _next_task_reference(cases, insp, t)
