@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from reformsim.calendar import WorkCalendar
 from reformsim.mechanisms.compliance import CandidateCalendar
 from reformsim.model import ReformModel
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
@@ -19,7 +22,9 @@ from reformsim.streams import (
     SLOT_SELF_END,
     SLOTS_PER_DAY,
     Streams,
+    keyed_uniform_from_hash,
 )
+from reformsim.table import Table
 
 
 def test_candidate_calendar_is_a_bernoulli_process_per_pair() -> None:
@@ -227,3 +232,94 @@ def test_matters_of_a_domain_without_matters(small_integrated) -> None:
         gappy.sample_matters(doms, u)
     with pytest.raises(ValueError, match="expected domains with matters"):
         gappy.check_sampled(doms, picked)
+
+
+def test_case_uniform_equals_the_keyed_uniform_of_its_key(small_integrated) -> None:
+    """The cached per-case hash gives the plain keyed uniform, whichever case asked before."""
+    m = ReformModel(small_integrated, seed=3)
+    while m.cases.n < 4:
+        m.step()
+    cids = [0, 0, 1, 0, 3, 3, 2]
+    for cid, slot in zip(cids, [0, 9, 1, 2, 12, 0, 63], strict=True):
+        vid = int(m.cases["violation_id"][cid])
+        day = int(m.violations["onset_at"][vid])
+        attempt = min(int(m.cases["attempt"][cid]), 63)
+        pair = int(m.violations["pair"][vid])
+        first = (day * 64 + attempt) * SLOTS_PER_DAY
+        expected = m.streams.keyed_uniform("keyed_cases", pair, first + slot)
+        assert m.case_uniform(cid, slot) == expected
+    h = m.streams.keyed_hash_scalar("keyed_cases", 7)
+    assert keyed_uniform_from_hash(h, 2**40) == m.streams.keyed_uniform("keyed_cases", 7, 2**40)
+
+
+@pytest.mark.parametrize(("days", "hours"), [(5, 8.0), (7, 24.0), (6, 15.5)])
+def test_add_work_hours_with_a_remembered_window_equals_a_fresh_calendar(days, hours) -> None:
+    """Calls in, before, after and across remembered windows give a fresh calendar's answer."""
+    cal = WorkCalendar(days, hours)
+    rng = np.random.default_rng(days)
+    t = rng.uniform(0, 30, 400)
+    t[::3] = np.floor(t[::3]) + cal.start + rng.uniform(0, cal.length, t[::3].size)
+    t[1::7] = np.floor(t[1::7]) + cal.start + cal.length  # window ends
+    work = rng.choice([0.0, 0.25, 1.0, 3.5, hours, 30.0], t.size)
+    for start, h in zip(t.tolist(), work.tolist(), strict=True):
+        assert cal.add_work_hours(start, h) == WorkCalendar(days, hours).add_work_hours(start, h)
+
+
+def test_ranking_kept_through_gains_equals_a_fresh_ranking(small_integrated) -> None:
+    """Officers ranked by skill per domain: gains update the cached ranking as a fresh sort."""
+    m = ReformModel(small_integrated, seed=5)
+    unit = max(m.units, key=lambda u: len(u.officers))
+    n_dom = unit.skill_matrix.shape[1]
+    rng = np.random.default_rng(1)
+    free = [0.0] * len(unit.officers)
+    for _ in range(300):
+        d = int(rng.integers(n_dom))
+        unit.best_free_officer(free, 0.0, d)  # ranks the domain if not cached
+        officer = unit.officers[int(rng.integers(len(unit.officers)))]
+        officer.gain_experience(d, float(rng.choice([0.0, 1.0, 3.0])))
+        fresh = (-unit.skill_matrix[:, d]).argsort(kind="stable").tolist()
+        assert unit._ranking[d] == (fresh, unit.skill_matrix[:, d].tolist())
+
+
+def test_one_case_opened_with_scalars_equals_the_batch_row(small_integrated) -> None:
+    """open_case (and open_cases of one violation) write the row a batch of two writes."""
+    a, b = ReformModel(small_integrated, seed=6), ReformModel(small_integrated, seed=6)
+    for m in (a, b):
+        while m.violations.n < 3:
+            m.step()
+    vids = np.array([0, 2])
+    a._append_cases(vids, np.array([1, 3], np.int8), np.array([5.5, 6.25]), np.array([4, -1]))
+    a.violations.cols["case"][vids] = [a.cases.n - 2, a.cases.n - 1]
+    b.open_case(0, 1, 5.5, 4)
+    b.open_cases(np.array([2]), np.array([3], np.int8), np.array([6.25]), np.array([-1]))
+    assert Table.to_frame(a.cases).equals(Table.to_frame(b.cases))
+    assert a.violations.to_frame().equals(b.violations.to_frame())
+
+
+def _next_task_reference(cases: list, inspections: list, t: float) -> tuple | None:
+    """The queue rule written out: a ready case, a ready inspection, else the earlier head."""
+    if cases and cases[0][0] <= t:
+        return heapq.heappop(cases)
+    if inspections and inspections[0][0] <= t:
+        return heapq.heappop(inspections)
+    if not cases and not inspections:
+        return None
+    if cases and (not inspections or cases[0] < inspections[0]):
+        return heapq.heappop(cases)
+    return heapq.heappop(inspections)
+
+
+def test_next_task_follows_the_queue_rule(small_integrated) -> None:
+    cw = ReformModel(small_integrated, seed=1).casework
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        ready = np.round(rng.uniform(10, 12, rng.integers(0, 8)), 1).tolist()
+        kinds = rng.random(len(ready)) < 0.5
+        cases = [(r, s, s) for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if c]
+        insp = [(r, s, "visit") for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if not c]
+        heapq.heapify(cases)
+        heapq.heapify(insp)
+        unit = SimpleNamespace(cases=list(cases), inspections=list(insp))
+        t = float(np.round(rng.uniform(10, 12), 1))
+        for _ in range(len(ready) + 1):
+            assert cw._next_task(unit, t) == _next_task_reference(cases, insp, t)

@@ -49,7 +49,9 @@ class WorkUnit(mesa.Agent):
         self.cases: list[tuple[float, int, Any]] = []
         self.inspections: list[tuple[float, int, Any]] = []
         self.busy_today = 0.0
-        self._skill_order: dict[int, list[int]] = {}
+        #: per domain: the officers' positions ranked by skill there (most skilled first, ties
+        #: by position) and their skills there as Python floats, until skills change
+        self._ranking: dict[int, tuple[list[int], list[float]]] = {}
 
     def push_case(self, ready_at: float, task: Any) -> None:
         """Queue a case task."""
@@ -66,27 +68,59 @@ class WorkUnit(mesa.Agent):
         self.skill_matrix = np.vstack([o.skills for o in self.officers])
         for k, o in enumerate(self.officers):
             o.skills = self.skill_matrix[k]
+            o.position = k
+        self._ranking.clear()
 
     def best_free_officer(self, free: list[float], start: float, domain: int) -> int:
         """Index of the most skilled officer in ``domain`` free at ``start`` (ties: the first).
 
-        The officers' ranking per domain is cached until a skill in that domain changes.
+        ``free`` holds the officers' free times. The ranking per domain is cached: a gain of
+        skill updates it in place (:meth:`skill_rose`), other skill changes drop it.
         """
-        order = self._skill_order.get(domain)
-        if order is None:
-            order = (-self.skill_matrix[:, domain]).argsort(kind="stable").tolist()
-            self._skill_order[domain] = order
-        for k in order:
+        ranking = self._ranking.get(domain)
+        if ranking is None:
+            ranking = self._rank(domain)
+        for k in ranking[0]:
             if free[k] <= start:
                 return k
         raise ValueError(f"free: expected an officer free at {start}, got none")
 
+    def _rank(self, domain: int) -> tuple[list[int], list[float]]:
+        """Rank the officers by skill in ``domain`` (a stable sort) and cache the ranking."""
+        skills = self.skill_matrix[:, domain]
+        ranking = (-skills).argsort(kind="stable").tolist(), skills.tolist()
+        self._ranking[domain] = ranking
+        return ranking
+
+    def skill_rose(self, k: int, domain: int, skill: float) -> None:
+        """Update the cached ranking of ``domain``: officer ``k``'s skill there is now ``skill``.
+
+        A rise moves ``k`` ahead of the officers now less skilled, or as skilled but later in
+        the unit: the order a fresh stable sort gives, without sorting.
+        """
+        ranking = self._ranking.get(domain)
+        if ranking is None:
+            return
+        order, skills = ranking
+        if skill < skills[k]:  # not a rise: rank afresh when next needed
+            del self._ranking[domain]
+            return
+        skills[k] = skill
+        i = order.index(k)
+        while i:
+            j = order[i - 1]
+            if skills[j] > skill or (skills[j] == skill and j < k):
+                break
+            order[i] = j
+            i -= 1
+        order[i] = k
+
     def skills_changed(self, domain: int | None = None) -> None:
         """Forget the cached ranking for one domain (or all) after skills changed."""
         if domain is None:
-            self._skill_order.clear()
+            self._ranking.clear()
         else:
-            self._skill_order.pop(domain, None)
+            self._ranking.pop(domain, None)
 
     @property
     def backlog(self) -> int:
@@ -132,6 +166,8 @@ class Officer(mesa.Agent):
         self.unit: WorkUnit | None = None
         #: domain of the officer's last task (-1 before the first): a switch costs time (M12)
         self.last_domain = -1
+        #: position in ``unit.officers`` (set by :meth:`WorkUnit.bind_skills`)
+        self.position = -1
 
     def skill(self, domain: int) -> float:
         """Current skill in a domain, in [0, 1]."""
@@ -139,11 +175,14 @@ class Officer(mesa.Agent):
 
     def gain_experience(self, domain: int, amount: float = 1.0) -> None:
         """Add experience in one domain and update the skill there."""
-        self.experience[domain] += amount
+        # on Python floats: the same IEEE operations (and libm pow) as on the float64 elements
+        experience = self.experience.item(domain) + amount
+        self.experience[domain] = experience
         b = self.model.learning_exponent
-        self.skills[domain] = 1.0 - (1.0 - self.skill0[domain]) * (1.0 + self.experience[domain]) ** (-b)
+        skill = 1.0 - (1.0 - self.skill0.item(domain)) * (1.0 + experience) ** (-b)
+        self.skills[domain] = skill
         if self.unit is not None:
-            self.unit.skills_changed(domain)
+            self.unit.skill_rose(self.position, domain, skill)
 
     def train(self, gain: np.ndarray) -> None:
         """Add experience in every domain at once (training, exchange sessions)."""

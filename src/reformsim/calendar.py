@@ -27,6 +27,9 @@ class WorkCalendar:
         self.hours = hours_per_day
         self.start = min(9.0, 24.0 - hours_per_day) / 24.0
         self.length = hours_per_day / 24.0
+        #: the working window ``[lo, hi)`` that :meth:`add_work_hours` last found ``t`` in, and
+        #: ``hi`` plus its rounding tolerance (empty until then)
+        self._lo = self._hi = self._hi_tol = 0.0
 
     def is_working(self, day: int) -> bool:
         """Whether integer day ``day`` is a working day."""
@@ -49,11 +52,17 @@ class WorkCalendar:
 
     def add_work_hours(self, t: float, hours: float) -> float:
         """The instant at which ``hours`` of work that start at ``t`` are done."""
+        end = t + hours / 24.0
+        # Fast path: work that starts and ends in the window found by an earlier call (a day's
+        # casework asks many times in one window); the same test and sum as below.
+        if self._lo <= t < self._hi and end <= self._hi_tol:
+            return end
         day = math.floor(t)
         lo = day + self.start
-        if lo <= t < lo + self.length and day % 7 < self.week:  # fast path: fits in today
-            end = t + hours / 24.0
-            if end <= lo + self.length + 1e-12:
+        if lo <= t < lo + self.length and day % 7 < self.week:  # t is inside today's window
+            hi = lo + self.length
+            self._lo, self._hi, self._hi_tol = lo, hi, hi + 1e-12
+            if end <= self._hi_tol:
                 return end
         t = self.next_start(t)
         remaining = hours / 24.0
@@ -70,8 +79,9 @@ class WorkCalendar:
         frac = days - whole
         day = math.floor(t)
         offset = t - day
+        week = self.week
         while whole > 0:
             day += 1
-            if self.is_working(day):
+            if day % 7 < week:  # is_working(day), inlined: referrals call this per hop
                 whole -= 1
         return day + offset + frac

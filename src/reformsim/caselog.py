@@ -63,6 +63,9 @@ class CaseLog(Table):
 
     def __init__(self) -> None:
         super().__init__(CASE_SCHEMA, capacity=4096)
+        #: keyed-uniform key of each case that drew one: ``(hash of its pair, first slot)``
+        #: (see :meth:`reformsim.model.ReformModel.case_uniform`; not a column of the log)
+        self.uniform_keys: dict[int, tuple[int, int]] = {}
 
     def to_frame(
         self, unit_names: list[str], domain_names: list[str], warmup_days: int

@@ -41,7 +41,7 @@ from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
-from reformsim.streams import SLOTS_PER_DAY, Streams
+from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_from_hash
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
@@ -336,24 +336,39 @@ class ReformModel(mesa.Model):
     def open_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
                    complainant: np.ndarray) -> np.ndarray:
         """Record new cases for violations; returns their ids."""
-        ids = self._append_cases(vids, vids.size, source, detected_at, complainant)
+        if vids.size == 1:  # a follow-up or a lone detection: one row of scalars is cheaper
+            cid = self.open_case(vids.item(), source.item(), detected_at.item(), complainant.item())
+            return np.array([cid])
+        ids = self._append_cases(vids, source, detected_at, complainant)
         self.violations.cols["case"][vids] = ids
         return ids
 
     def open_case(self, vid: int, source: int, detected_at: float, complainant: int = -1) -> int:
         """:meth:`open_cases` for one violation given as scalars; returns the case id.
 
-        The same row without the overhead of one-element arrays (inspection findings are
-        opened one at a time on the casework path).
+        The same row as :meth:`_append_cases` writes, from scalar reads and writes (inspection
+        findings and follow-ups are opened one at a time; slices of one row cost more).
         """
-        cid = int(self._append_cases(vid, 1, source, detected_at, complainant)[0])
-        self.violations.cols["case"][vid] = cid
+        v = self.violations.cols
+        attempt = v["n_cases"].item(vid)
+        v["n_cases"][vid] = attempt + 1
+        e = v["enterprise"].item(vid)
+        grid = self.enterprises.grid.item(e)
+        matter = v["matter"].item(vid)
+        cat = self.catalog
+        cid = self.cases.append_row(
+            violation_id=vid, enterprise=e, grid=grid, area=self.territory.area_of_grid.item(grid),
+            domain=v["domain"].item(vid), matter=matter, source=source,
+            delegated=cat.delegated.item(matter), ambiguous=cat.ambiguous.item(matter),
+            negative_list=cat.negative.item(matter), onset_at=v["onset_at"].item(vid),
+            detected_at=detected_at, complainant=complainant, attempt=attempt,
+        )
+        v["case"][vid] = cid
         return cid
 
-    def _append_cases(self, vids: np.ndarray | int, k: int, source: np.ndarray | int,
-                      detected_at: np.ndarray | float,
-                      complainant: np.ndarray | int) -> np.ndarray:
-        """Append the ``k`` case rows of violations ``vids`` (an id array, or one id if k=1)."""
+    def _append_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
+                      complainant: np.ndarray) -> np.ndarray:
+        """Append the case rows of violations ``vids`` (the columns :meth:`open_case` writes)."""
         v = self.violations.cols
         attempt = v["n_cases"][vids].copy()
         v["n_cases"][vids] += 1
@@ -362,41 +377,44 @@ class ReformModel(mesa.Model):
         matters = v["matter"][vids]
         cat = self.catalog
         return self.cases.append(
-            k, violation_id=vids, enterprise=ents, grid=grids,
+            vids.size, violation_id=vids, enterprise=ents, grid=grids,
             area=self.territory.area_of_grid[grids], domain=v["domain"][vids], matter=matters,
             source=source, delegated=cat.delegated[matters], ambiguous=cat.ambiguous[matters],
             negative_list=cat.negative[matters], onset_at=v["onset_at"][vids],
             detected_at=detected_at, complainant=complainant, attempt=attempt,
         )
 
-    #: the last case whose keyed-uniform key was computed: ``(cid, pair, key of slot 0)``
-    _case_key: tuple[int, int, int] = (-1, 0, 0)
-
     def case_uniform(self, cid: int, slot: int) -> float:
         """A keyed uniform for case ``cid``: equal for the same violation and attempt in every arm.
 
         ``slot`` (0-63) names the quantity (service time, rectification, referral hop, ...).
-        A case asks for several slots in a row; its key is kept until another case asks (the
-        columns it is computed from never change after the case is opened).
+        A case's key and the hash of its entity are computed once and kept (the columns they
+        come from never change after the case is opened: routing and casework reuse them), so
+        each slot costs only the per-slot half of the hash.
         """
-        key = self._case_key
-        if key[0] != cid:
-            key = self._case_key = self._case_key_of(cid)
-        return self.streams.keyed_uniform_scalar("keyed_cases", key[1], key[2] + slot)
+        keys = self.cases.uniform_keys
+        key = keys.get(cid)
+        if key is None:
+            key = keys[cid] = self._case_key_of(cid)
+        return keyed_uniform_from_hash(key[0], key[1] + slot)
 
-    def _case_key_of(self, cid: int) -> tuple[int, int, int]:
-        """``(cid, pair, key of slot 0)`` of case ``cid``'s keyed uniforms."""
+    def _case_key_of(self, cid: int) -> tuple[int, int]:
+        """``(hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
+
+        The entity is the violation's exposure pair; slot ``k`` of the case is
+        ``(onset_day * 64 + min(attempt, 63)) * 64 + k`` in stream ``keyed_cases``.
+        """
         cols = self.cases.cols
-        vid = int(cols["violation_id"][cid])
+        vid = cols["violation_id"].item(cid)
         v = self.violations.cols
-        day = int(v["onset_at"][vid])
-        attempt = int(cols["attempt"][cid])
-        return cid, int(v["pair"][vid]), (day * 64 + min(attempt, 63)) * SLOTS_PER_DAY
+        day = int(v["onset_at"].item(vid))
+        first = (day * 64 + min(cols["attempt"].item(cid), 63)) * SLOTS_PER_DAY
+        return self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid)), first
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:
         """Put a routed case into a unit's queue."""
-        c = self.cases
+        c = self.cases.cols  # the columns themselves (Table[name] slices a view for each call)
         c["first_unit"][cid] = first_unit.index
         c["owner_unit"][cid] = unit.index
         c["transfers"][cid] = transfers
@@ -459,17 +477,18 @@ class ReformModel(mesa.Model):
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""
-        r = int(self.cases.cols["complainant"][cid])
+        r = self.cases.cols["complainant"].item(cid)
         if r < 0:
             return
         sat = self.config.satisfaction
         if on_scene is None:
             score = 0.0
         else:
-            days = on_scene - float(self.cases.cols["detected_at"][cid])
+            days = on_scene - self.cases.cols["detected_at"].item(cid)
             score = math.exp(-days / sat.response_scale_days)
         s = self.residents.satisfaction
-        s[r] += sat.learning_weight * (score - s[r])
+        before = s.item(r)  # a Python float: the same IEEE operations as on the element
+        s[r] = before + sat.learning_weight * (score - before)
 
     # ------------------------------------------------------------------ facades
 

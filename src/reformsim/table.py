@@ -61,6 +61,17 @@ class Table:
         self.n = stop
         return np.arange(start, stop)
 
+    def append_row(self, **values: Any) -> int:
+        """Append one row of scalars; unspecified columns get their fill value. Returns its id."""
+        i = self.n
+        if i == self.capacity:
+            self._reserve(1)
+        cols = self.cols
+        for name, value in values.items():
+            cols[name][i] = value
+        self.n = i + 1
+        return i
+
     def to_frame(self) -> pd.DataFrame:
         """A copy of the filled rows as a DataFrame."""
         return pd.DataFrame({name: col[: self.n].copy() for name, col in self.cols.items()})

@@ -34,7 +34,7 @@ Erlang C; Borst, Mandelbaum & Reiman (2004); Wright (1936); Staats & Gino (2012)
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -120,53 +120,58 @@ class Casework:
             per_area[squad.area] = share * idle / max(len(m.area_grids[squad.area]), 1)
         m.officer_patrol_hours = per_area[m.territory.area_of_grid]
 
-    def _next_task(self, unit: WorkUnit, t: float) -> tuple[Any, float] | None:
-        """Pop the task to start at ``t`` (or the earliest ready one); None if no task waits."""
+    def _next_task(self, unit: WorkUnit, t: float) -> tuple[float, int, Any] | None:
+        """Pop the queue entry ``(ready, seq, task)`` to start at ``t``; None if no task waits.
+
+        A case ready by ``t`` comes first, then the earlier of the two queue heads (an
+        inspection ready by ``t`` is earlier than any case that is not).
+        """
         inspections, cases = unit.inspections, unit.cases
         if inspections and inspections[0][0] < t - STALE_DAYS:
             self._drop_stale(unit, t)
-        if cases and cases[0][0] <= t:
-            ready, _, task = heapq.heappop(cases)
-            return task, ready
-        if inspections and inspections[0][0] <= t:
-            ready, _, task = heapq.heappop(inspections)
-            return task, ready
-        if not cases and not inspections:
-            return None
-        if cases and (not inspections or cases[0] < inspections[0]):
-            ready, _, task = heapq.heappop(cases)
-        else:
-            ready, _, task = heapq.heappop(inspections)
-        return task, ready
+        if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
+            return heappop(cases)
+        if inspections:
+            return heappop(inspections)
+        return None
 
     def _drop_stale(self, unit: WorkUnit, t: float) -> None:
         """Cancel planned visits not started within ``stale_days`` of planning."""
         planning = self.model.inspection_planning
         while unit.inspections and unit.inspections[0][0] < t - STALE_DAYS:
-            ready, _, _task = heapq.heappop(unit.inspections)
+            ready, _, _task = heappop(unit.inspections)
             if ready >= self.warmup:
                 planning.cancelled += 1
 
     def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
-        """Serve ``unit``'s queue within today's window ``[lo, hi)``, one task at a time."""
+        """Serve ``unit``'s queue within today's window ``[lo, hi)``, one task at a time.
+
+        ``free`` holds the officers' free times as they are: one free before ``lo`` is free at
+        ``lo`` (every start is at least ``lo``, so ``free[k] <= start`` tests availability
+        either way). ``earliest`` is their minimum, searched again only when the officer who
+        had it takes a task (no other free time moves).
+        """
+        if not unit.cases and not unit.inspections:  # an empty queue: 1/3 to 2/3 of unit-days
+            return
         officers = unit.officers
         case_cols = self.model.cases.cols  # the dict, not a column: columns grow by reallocation
-        free = [max(o.free_at, lo) for o in officers]
+        free = [o.free_at for o in officers]
+        earliest = min(free)
         while True:
-            t = min(free)
+            t = earliest if earliest > lo else lo  # max(earliest, lo) without a builtin call
             if t >= hi:
                 return
-            picked = self._next_task(unit, t)
-            if picked is None:
+            entry = self._next_task(unit, t)
+            if entry is None:
                 return
-            task, ready = picked
-            start = ready if ready > t else t  # max(t, ready) without a builtin call
+            ready, _, task = entry
+            start = ready if ready > t else t
             if start >= hi:
                 self._requeue(unit, task, ready)
                 return
             kind = type(task)
             is_case = kind is not InspectionTask and kind is not CoordinationTask
-            domain = int(case_cols["domain"][task]) if is_case else task.domain
+            domain = case_cols["domain"].item(task) if is_case else task.domain
             k = unit.best_free_officer(free, start, domain)
             officer = officers[k]
             if kind is InspectionTask:
@@ -175,8 +180,10 @@ class Casework:
                 self._work(officer, start, task.hours)
             else:
                 self.handle_case(unit, officer, int(task), start)
-            f = officer.free_at
-            free[k] = lo if lo > f else f  # max(f, lo)
+            taken = free[k]
+            free[k] = officer.free_at  # not earlier than before
+            if taken <= earliest:
+                earliest = min(free)
 
     def _requeue(self, unit: WorkUnit, task: Any, ready: float) -> None:
         if isinstance(task, InspectionTask):
@@ -219,14 +226,14 @@ class Casework:
         """
         m = self.model
         cases = m.cases.cols
-        domain = int(cases["domain"][cid])
-        matter = int(cases["matter"][cid])
-        skill = float(officer.skills[domain])
+        domain = cases["domain"].item(cid)
+        matter = cases["matter"].item(cid)
+        skill = officer.skills.item(domain)
         if m.coordination.needs_support(unit, skill, cid, matter, domain):
             m.coordination.request_support(unit, cid, domain, start)
             return start
         if travel is None:
-            travel = self.travel[unit.index][int(cases["grid"][cid])]
+            travel = self.travel[unit.index][cases["grid"].item(cid)]
         switched = officer.last_domain not in (-1, domain)
         service = self.service_hours(cid, matter, skill, switched)
         on_scene = self.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
@@ -255,7 +262,7 @@ class Casework:
         rate = self.error_rate_at_zero_skill * (1.0 - skill)
         if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
             m.cases.cols["error"][cid] = True
-            m.trust.handling_error(int(m.cases.cols["enterprise"][cid]))
+            m.trust.handling_error(m.cases.cols["enterprise"].item(cid))
 
     def inspect(self, unit: WorkUnit, officer: Officer, task: InspectionTask, start: float) -> None:
         """Carry out one visit: check the firm's domains, record findings and burden."""
@@ -296,8 +303,16 @@ class Casework:
         One uniform is drawn per checked pair when the firm has any open violation.
         """
         m = self.model
-        u = m.streams["on_site"].random(len(vids))
+        gen = m.streams["on_site"]
         v = m.violations.cols
+        if len(pairs) == 1:  # one pair: the same draw and tests on Python scalars
+            vid = vids.item()
+            u = gen.random()  # the same number and stream state as random(1)[0]
+            skill = officer.skills.item(m.enterprises.pair_dom.item(pairs.item()))
+            found = (vid >= 0 and u < self.find_probability * (0.5 + 0.5 * skill)
+                     and v["case"].item(vid) < 0 and v["onset_at"].item(vid) <= at)
+            return [vid] if found else []
+        u = gen.random(len(vids))
         p = self.find_probability * (
             0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
         hit = (vids >= 0) & (u < p)

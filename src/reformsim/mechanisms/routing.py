@@ -66,10 +66,10 @@ class Routing:
         m = self.model
         r = m.config.routing
         cases = m.cases.cols
-        matter = int(cases["matter"][cid])
-        owner = int(m.owner_dept[int(cases["domain"][cid])])
-        alt = int(m.catalog.alt_owner[matter])
-        ambiguous = bool(m.catalog.ambiguous[matter]) and alt >= 0
+        matter = cases["matter"].item(cid)
+        owner = m.owner_dept.item(cases["domain"].item(cid))
+        alt = m.catalog.alt_owner.item(matter)
+        ambiguous = bool(m.catalog.ambiguous.item(matter)) and alt >= 0
         n_dept = len(m.departments)
         target = owner
         if misroute and n_dept > 1 and m.case_uniform(cid, SLOT_MISROUTE) < r.misroute_probability:
@@ -85,7 +85,8 @@ class Routing:
                 p = r.accept_ambiguous
             else:
                 p = 0.0
-            if m.case_uniform(cid, SLOT_ACCEPT + min(hop, 50)) < p:
+            # a uniform is never below 0: a department that never accepts needs no draw
+            if p > 0.0 and m.case_uniform(cid, SLOT_ACCEPT + min(hop, 50)) < p:
                 m.enqueue_case(cid, m.departments[target], t, hop, first_unit=first)
                 return
             target = (alt if target == owner else owner) if ambiguous else owner

@@ -85,16 +85,16 @@ class Sanctions:
         rules = self._rules
         cases = m.cases.cols
         ent = m.enterprises
-        vid = int(cases["violation_id"][cid])
-        pair = int(m.violations.cols["pair"][vid])
-        e = int(cases["enterprise"][cid])
-        severity = rules.severity[int(cases["matter"][cid])]
-        offences = int(ent.offences[pair])
+        vid = cases["violation_id"].item(cid)
+        pair = m.violations.cols["pair"].item(vid)
+        e = cases["enterprise"].item(cid)
+        severity = rules.severity[cases["matter"].item(cid)]
+        offences = int(ent.offences.item(pair))
         if rules.leniency and offences == 0 and severity < rules.minor_severity:
             level, waiver = ADVISE, True
         else:
             base = ORDER_FIX if severity < rules.fine_severity else FINE
-            level, waiver = min(base + int(ent.escalation[e]), REVOKE), False
+            level, waiver = min(base + int(ent.escalation.item(e)), REVOKE), False
         ent.offences[pair] = offences + 1
         if level <= ORDER_FIX:
             ent.advised[pair] = True
@@ -110,10 +110,10 @@ class Sanctions:
             cases["rectified_at"][cid] = when
             self.rectifications[math.floor(when)].append((vid, when))
         # scalar float64 arithmetic in Python: the same IEEE operations as on numpy scalars
-        p_hat = float(ent.p_hat[pair])
+        p_hat = ent.p_hat.item(pair)
         ent.p_hat[pair] = p_hat + rules.risk_own_weight * (1.0 - p_hat)
         if waiver:
-            sat = float(ent.satisfaction[e])
+            sat = ent.satisfaction.item(e)
             ent.satisfaction[e] = sat + rules.leniency_bonus * (1.0 - sat)
         m.trust.encounter(e, advisory=level == ADVISE)
         self.sanctioned_today.append(e)

@@ -48,7 +48,8 @@ class Trust:
         """A case decided for ``firm``: advisory encounters help more than other fair ones."""
         eta = self.spec.eta_help if advisory else self.spec.eta_fair
         t = self.model.enterprises.trust
-        t[firm] += eta * (1.0 - t[firm])
+        trust = t.item(firm)  # a Python float: the same IEEE operations as on the element
+        t[firm] = trust + eta * (1.0 - trust)
 
     def erode(self, firms: np.ndarray, times: np.ndarray, eta: float) -> None:
         """Lower trust of ``firms`` by a share ``eta``, ``times`` times each (firms unique)."""
