@@ -204,8 +204,8 @@ def test_ending_a_violation_listed_twice_frees_its_pair_once(small_integrated) -
     assert (m.violating_in_grid >= 0).all()
 
 
-def test_scalar_keyed_uniform_reuses_the_last_entity_hash_correctly() -> None:
-    """Runs of calls for one entity (the cached hash), and switches of entity or stream."""
+def test_scalar_keyed_uniform_equals_the_vectorised_one() -> None:
+    """Runs of calls for one entity, switches of entity or stream, large slots, numpy ints."""
     s = Streams(12)
     calls = [("keyed_cases", 5, 1), ("keyed_cases", 5, 2), ("keyed_violations", 5, 2),
              ("keyed_cases", 5, 2), ("keyed_cases", 6, 2), ("keyed_cases", 6, 2**40),
