@@ -101,12 +101,5 @@ class Training:
         skills = np.concatenate([sq.skill_matrix for sq in self.model.squads if sq.officers])
         c = self.domain_complexity
         h = cw.handling_hours
-        # (c + h) / (c * (1 + kappa (1 - skills)) + h), evaluated in place in the same order
-        ratio = np.subtract(1.0, skills)
-        ratio *= cw.kappa_complex
-        ratio += 1.0
-        ratio *= c
-        ratio += h
-        np.divide(c + h, ratio, out=ratio)
-        ratio *= self.ratio_weight
-        return float(np.add.reduce(ratio, axis=None))
+        ratio = (c + h) / (c * (1.0 + cw.kappa_complex * (1.0 - skills)) + h)
+        return float((ratio * self.ratio_weight).sum())
