@@ -114,21 +114,23 @@ class Recorder:
         """One row per simulated day: state columns plus event counts."""
         m = self.model
         days = m.day
-        df = pd.DataFrame({"day": np.arange(days)})
-        df["in_window"] = df["day"] >= m.config.run.warmup_days
+        day = np.arange(days)
         v, c = m.violations, m.cases
         recorded = c["source"] != SOURCES.index("follow_up")
-        df["violation_onsets"] = _per_day(v["onset_at"], days)
-        df["cases_detected"] = _per_day(c["detected_at"][recorded], days)
-        df["cases_closed"] = _per_day(c["closed_at"][recorded & (c["status"] == CLOSED)], days)
-        df["cases_orphaned"] = _per_day(c["orphaned_at"][c["status"] == ORPHANED], days)
-        df["inspections"] = _per_day(m.visits["at"], days)
-        for name, col in self.cols.items():
-            df[name] = col[:days]
-        busy = df.pop("officer_busy_hours").to_numpy()
-        df["officer_busy_hours"] = np.diff(np.concatenate([[0.0], np.nan_to_num(busy)]))
-        df["matters_delegated"] = df.pop("matters_delegated").astype(np.int64)
-        return df
+        cols: dict[str, np.ndarray] = {
+            "day": day,
+            "in_window": day >= m.config.run.warmup_days,
+            "violation_onsets": _per_day(v["onset_at"], days),
+            "cases_detected": _per_day(c["detected_at"][recorded], days),
+            "cases_closed": _per_day(c["closed_at"][recorded & (c["status"] == CLOSED)], days),
+            "cases_orphaned": _per_day(c["orphaned_at"][c["status"] == ORPHANED], days),
+            "inspections": _per_day(m.visits["at"], days),
+        }
+        cols.update((name, col[:days].copy()) for name, col in self.cols.items())
+        busy = np.nan_to_num(cols.pop("officer_busy_hours"))
+        cols["officer_busy_hours"] = np.diff(busy, prepend=0.0)  # cumulative -> per day
+        cols["matters_delegated"] = cols.pop("matters_delegated").astype(np.int64)
+        return pd.DataFrame(cols)
 
     def summary(self) -> dict[str, float]:
         """The KPI summary of the run (see :data:`KPI_UNITS`)."""

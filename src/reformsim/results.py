@@ -14,6 +14,7 @@ import platform
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def manifest(sc: Scenario, seed: int | np.random.SeedSequence) -> dict[str, Any]
     }
 
 
+@cache  # the versions and the commit of the loaded code do not change within a process
 def _version(pkg: str) -> str | None:
     try:
         return metadata.version(pkg)
@@ -120,6 +122,7 @@ def _version(pkg: str) -> str | None:
         return None
 
 
+@cache
 def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
