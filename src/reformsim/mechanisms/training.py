@@ -59,6 +59,8 @@ class Training:
         n_dom = len(model.domain_names)
         self.domain_complexity = np.bincount(cat.domain, weights=cat.weight * cat.complexity,
                                              minlength=n_dom)
+        #: numerator of every domain's speed ratio, complexity + handling hours
+        self.speed_numerator = self.domain_complexity + sc.casework.handling_hours
         self.trainees: list[Officer] = [o for s in model.squads for o in s.officers]
         home = np.array([o.home_domain for o in self.trainees], dtype=np.int64)
         weight = np.tile(self.case_mix, (len(self.trainees), 1))
@@ -99,7 +101,12 @@ class Training:
             return float("nan")
         cw = self.model.config.casework
         skills = np.concatenate([sq.skill_matrix for sq in self.model.squads if sq.officers])
-        c = self.domain_complexity
-        h = cw.handling_hours
-        ratio = (c + h) / (c * (1.0 + cw.kappa_complex * (1.0 - skills)) + h)
-        return float((ratio * self.ratio_weight).sum())
+        # (c + h) / (c * (1 + kappa * (1 - skill)) + h), the same operations in place
+        ratio = np.subtract(1.0, skills, out=skills)
+        ratio *= cw.kappa_complex
+        ratio += 1.0
+        ratio *= self.domain_complexity
+        ratio += cw.handling_hours
+        np.divide(self.speed_numerator, ratio, out=ratio)
+        ratio *= self.ratio_weight
+        return float(ratio.sum())
