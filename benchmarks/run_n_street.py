@@ -6,7 +6,9 @@ Usage::
 
 Each run happens in a fresh subprocess pinned to one thread (``OMP_NUM_THREADS=1`` etc.), so the
 peak resident memory (ru_maxrss) is that run's own. Wall time covers building the model and
-running it (not interpreter start-up or imports). Targets: issue 2 <= 2 s per run; issue 4
+running it (not interpreter start-up or imports). A second figure, "warm", is the median of
+runs made one after another in one process after a warm-up run: the per-run cost inside an
+experiment, sweep or sensitivity study, where each worker process makes many runs. Targets: issue 2 <= 2 s per run; issue 4
 <= 0.3 s.
 
 Wall time on a shared machine moves by about ±30 % with other tenants' load. Where Linux ``perf``
@@ -42,6 +44,21 @@ peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "peak_mb": peak_mb, "cases": len(res.cases)}))
 """
 
+#: runs in one process after a warm-up run: the per-run cost inside a long experiment or sweep
+WARM_CHILD = """
+import json, sys, time
+import reformsim
+import reformsim.results
+sc = reformsim.load_scenario(sys.argv[1])
+reformsim.run(sc, seed=0)  # warm-up: first-call costs (version lookups, caches) are paid here
+walls = []
+for seed in range(1, int(sys.argv[2]) + 1):
+    t0 = time.perf_counter()
+    reformsim.run(sc, seed=seed)
+    walls.append(time.perf_counter() - t0)
+print(json.dumps(walls))
+"""
+
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
            PYTHONHASHSEED="0")
@@ -51,6 +68,13 @@ def one_run(scenario: str, seed: int) -> dict[str, float]:
     """Wall time, peak memory and case count of one run in a fresh single-threaded process."""
     out = subprocess.run([sys.executable, "-c", CHILD, scenario, str(seed)], capture_output=True,
                          text=True, env=ENV, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def warm_runs(scenario: str, repeats: int) -> list[float]:
+    """Wall times of ``repeats`` runs in one single-threaded process after a warm-up run."""
+    out = subprocess.run([sys.executable, "-c", WARM_CHILD, scenario, str(repeats)],
+                         capture_output=True, text=True, env=ENV, cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -93,6 +117,9 @@ def main() -> None:
         walls = [r["wall"] for r in runs]
         print(f"{sc:40s} {statistics.median(walls):9.3f} {min(walls):7.3f} {max(walls):7.3f} "
               f"{max(r['peak_mb'] for r in runs):8.0f} {int(statistics.median(r['cases'] for r in runs)):7d}")
+        warm = warm_runs(sc, args.repeats)
+        print(f"  warm (runs 1..{args.repeats} in one process after a warm-up run): median "
+              f"{statistics.median(warm):.3f} s, min {min(warm):.3f} s")
         if args.instructions:
             n = instructions(sc, 1)
             print(f"  instructions of one run (seed 1): "
