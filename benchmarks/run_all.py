@@ -87,7 +87,8 @@ def main() -> None:
 
     emit("## 1. One full N Street run (8,000 firms, 120,000 residents, 365 days)")
     emit("")
-    emit("| design | median s | min s | max s | warm median s | peak MB | M instructions | target |")
+    emit("| design | median s | min s | max s | warm median s | peak MB | M instructions "
+         "| target |")
     emit("|---|---|---|---|---|---|---|---|")
     medians = {}
     for d in DESIGNS:
