@@ -9,8 +9,7 @@ peak resident memory (ru_maxrss) is that run's own. Wall time covers building th
 running it (not interpreter start-up or imports). A second figure, "warm", is the median of
 runs made one after another in one process after a warm-up run: the per-run cost inside an
 experiment, sweep or sensitivity study, where each worker process makes many runs. Targets:
-issue 2 <= 2 s per run; issue 4
-<= 0.3 s.
+issue 2 <= 2 s per run; issue 4 <= 0.3 s.
 
 Wall time on a shared machine moves by about ±30 % with other tenants' load. Where Linux ``perf``
 is available, ``--instructions`` also prints the user-space instructions of one run (build and
