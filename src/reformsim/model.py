@@ -155,8 +155,10 @@ class ReformModel(mesa.Model):
             self.owner_dept[[dom_index[d] for d in dept.domains]] = i
         self.catalog = build_catalog(sc, self.owner_dept, rng, catalog_table)
         ent = self.enterprises
-        firm_dept = np.unique(ent.pair_ent * len(depts) + self.owner_dept[ent.pair_dom])
-        self.depts_of_firm = np.bincount(firm_dept // len(depts), minlength=ent.n)
+        firm_has_dept = np.zeros((ent.n, len(depts)), dtype=bool)
+        firm_has_dept[ent.pair_ent, self.owner_dept[ent.pair_dom]] = True
+        #: number of departments owning some domain of each firm
+        self.depts_of_firm = np.count_nonzero(firm_has_dept, axis=1)
         lv = sc.levers
         cat = self.catalog
         self.team_authority = cat.delegated | (
