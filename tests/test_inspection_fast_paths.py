@@ -9,6 +9,8 @@ from reformsim.mechanisms.inspection import dyadic
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
 
+from .conftest import assert_same_summary
+
 
 def _plain_rate(m: ReformModel) -> np.ndarray:
     """Today's visit probability per firm, computed firm by firm as the model text states it."""
@@ -72,3 +74,46 @@ def test_dyadic_rates_and_their_exactness_bound() -> None:
     assert dyadic([0.5, 1.5, 6.0], 2**53 // 12 + 1) is None  # a partial sum could round
     assert dyadic([0.1, 1.0, 2.0], 8000) is None  # 0.1 needs 2**55 as denominator
     assert dyadic([float("nan"), 1.0, 2.0], 10) is None
+
+
+def _record_plans(m: ReformModel) -> list[tuple]:
+    """Record every planned visit as it is queued: unit, time and the task's fields."""
+    planned: list[tuple] = []
+    for unit in m.units:
+        def record(at, t, push=unit.push_inspection, index=unit.index):
+            planned.append((index, at, t.enterprise, t.grid, t.pairs.tolist(), t.planned_at,
+                            t.n_depts, t.domain))
+            push(at, t)
+        unit.push_inspection = record  # type: ignore[method-assign]
+    return planned
+
+
+@pytest.mark.parametrize("cap", [0, 1])
+def test_one_pair_visits_equal_the_grouped_department_plans(small_siloed: Scenario,
+                                                            cap: int) -> None:
+    """Departments owning one domain each: every hit pair is its own visit (no grouping)."""
+    sc = small_siloed.with_updates({"levers.inspection_cap_per_year": cap})
+    fast, general = ReformModel(sc, seed=5), ReformModel(sc, seed=5)
+    assert fast.inspection_planning._pair_rows is not None
+    general.inspection_planning._pair_rows = None  # type: ignore[misc]
+    plans = [_record_plans(m) for m in (fast, general)]
+    for m in (fast, general):
+        m.run_for(60)
+    assert plans[0] == plans[1]
+    assert len(plans[0]) > 100
+    np.testing.assert_array_equal(fast.enterprises.planned_this_year,
+                                  general.enterprises.planned_this_year)
+    assert fast.inspection_planning.capped == general.inspection_planning.capped
+    assert_same_summary(fast.recorder.summary(), general.recorder.summary())
+
+
+def test_joint_visits_check_each_firms_pairs(small_integrated: Scenario) -> None:
+    m = ReformModel(small_integrated, seed=5)
+    plans = _record_plans(m)
+    m.run_for(20)
+    ent = m.enterprises
+    assert plans
+    for _, _, e, grid, pairs, _, n_depts, domain in plans:
+        assert pairs == list(range(ent.pair_start[e], ent.pair_start[e + 1]))
+        assert grid == ent.grid[e] and domain == ent.pair_dom[pairs[0]]
+        assert n_depts == m.depts_of_firm[e]

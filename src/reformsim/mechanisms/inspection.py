@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -202,28 +203,66 @@ class InspectionPlanning:
     def _plan_joint(self, rng: np.random.Generator, start: float, day: int) -> None:
         """One visit per chosen firm, checking all its pairs (综合查一次)."""
         m = self.model
-        ent = m.enterprises
         chosen = self.draw_chosen(rng)
-        chosen = chosen[self.within_cap(chosen, day, distinct=True)]
+        keep = self._count_planned(chosen, day, distinct=True)
+        if keep is not None:
+            chosen = chosen[keep]
         if chosen.size == 0:
             return
-        grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
-        first_pair = ent.pair_start[chosen]
-        lo, hi = first_pair.tolist(), ent.pair_start[chosen + 1].tolist()
-        first_dom = ent.pair_dom[first_pair].tolist()
         units = m.joint_inspectors(chosen)
         pair_ids = self._pair_ids
-        for e, g, a, b, nd, d, unit in zip(chosen.tolist(), grids, lo, hi, n_depts, first_dom,
-                                           units, strict=True):
+        for e, (g, nd, a, b, d), unit in zip(chosen.tolist(), self._firm_rows[chosen].tolist(),
+                                             units, strict=True):
             unit.push_inspection(start, InspectionTask(e, g, pair_ids[a:b], start, nd, d))
+
+    @cached_property
+    def _firm_rows(self) -> np.ndarray:
+        """Per firm: its grid, departments, first and end pair, first pair's domain (joint visits).
+
+        Every firm has a pair (a sector has domains).
+        """
+        m = self.model
+        ent = m.enterprises
+        first = ent.pair_start[:-1]
+        return np.stack([ent.grid, m.depts_of_firm, first, ent.pair_start[1:], ent.pair_dom[first]],
+                        axis=1)
 
     def _plan_by_department(self, rng: np.random.Generator, start: float, day: int) -> None:
         """Each department visits firms for its own domains; one visit per firm and department."""
         m = self.model
-        ent = m.enterprises
-        hit = self.draw_chosen(rng, ent.pair_ent)
+        hit = self.draw_chosen(rng, m.enterprises.pair_ent)
         if hit.size == 0:
             return
+        rows = self._pair_rows
+        if rows is None:
+            self._plan_visits_of_pair_groups(hit, start, day)
+            return
+        # each pair is its own (firm, department) visit, in firm then department order
+        rows = rows[hit]
+        keep = self._count_planned(rows[:, 0], day)
+        if keep is not None:
+            rows, hit = rows[keep], hit[keep]
+        for (e, d, g, dom), pairs in zip(rows.tolist(), hit[:, None], strict=True):
+            m.departments[d].push_inspection(start, InspectionTask(e, g, pairs, start, 1, dom))
+
+    @cached_property
+    def _pair_rows(self) -> np.ndarray | None:
+        """Per exposure pair: its firm, the department owning its domain, the grid, the domain.
+
+        None if a department owns two domains of some firm (its visits may check several pairs).
+        """
+        m = self.model
+        ent = m.enterprises
+        dept = m.owner_dept[ent.pair_dom]
+        key = ent.pair_ent * len(m.departments) + dept
+        if np.any(key[1:] <= key[:-1]):
+            return None
+        return np.stack([ent.pair_ent, dept, ent.grid[ent.pair_ent], ent.pair_dom], axis=1)
+
+    def _plan_visits_of_pair_groups(self, hit: np.ndarray, start: float, day: int) -> None:
+        """:meth:`_plan_by_department` when a visit may check several of the ``hit`` pairs."""
+        m = self.model
+        ent = m.enterprises
         n_depts = len(m.departments)
         key = ent.pair_ent[hit] * n_depts + m.owner_dept[ent.pair_dom[hit]]
         order = np.argsort(key, kind="stable")
@@ -247,20 +286,27 @@ class InspectionPlanning:
         and dropped ones to :attr:`capped` (in the window). ``distinct``: no firm is listed twice
         (the count is then one fancy-indexed increment instead of ``np.add.at``).
         """
+        keep = self._count_planned(firms, day, distinct)
+        return np.ones(firms.size, dtype=bool) if keep is None else keep
+
+    def _count_planned(self, firms: np.ndarray, day: int, distinct: bool = False
+                       ) -> np.ndarray | None:
+        """:meth:`within_cap`, or None when there is no cap (every visit is kept)."""
         ent = self.model.enterprises
         cap = self.model.config.levers.inspection_cap_per_year
-        keep = np.ones(firms.size, dtype=bool)
+        keep = None
         if cap > 0 and firms.size:
             first, sizes = runs(firms)
             rank = np.arange(firms.size) - np.repeat(first, sizes)
             keep = rank < cap - ent.planned_this_year[firms]
             if self.model.in_window(day):
                 self.capped += int(firms.size - keep.sum())
+        kept = firms if keep is None else firms[keep]
         if distinct:
-            ent.planned_this_year[firms[keep]] += 1
+            ent.planned_this_year[kept] += 1
         else:
             # a one of the column's type: np.add.at takes a slow path to cast a Python int
-            np.add.at(ent.planned_this_year, firms[keep], ent.planned_this_year.dtype.type(1))
+            np.add.at(ent.planned_this_year, kept, ent.planned_this_year.dtype.type(1))
         return keep
 
 
