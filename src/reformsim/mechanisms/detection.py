@@ -17,6 +17,7 @@ drawn once at onset, ``onset + Exp(h)``, and the channel with probability ``h_c 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +33,8 @@ from reformsim.streams import (
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
+
+COMPLAINT = SOURCES.index("complaint")
 
 
 class Detection:
@@ -177,9 +180,11 @@ class Detection:
 
     def _complainants(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
         """Pick the resident behind each complaint (uniformly among the grid's residents)."""
+        if ids.size <= self.scalar_complainants_up_to:
+            return self._complainants_scalar(ids, source)
         m = self.model
         out = np.full(ids.size, -1, dtype=np.int64)
-        is_c = source == SOURCES.index("complaint")
+        is_c = source == COMPLAINT
         if not np.count_nonzero(is_c) or m.residents.n == 0:
             return out
         sel = ids[is_c]
@@ -188,3 +193,22 @@ class Detection:
         pick = lo + np.floor(self.complainant_u[sel] * (hi - lo)).astype(np.int64)
         out[is_c] = np.where(hi > lo, pick, -1)
         return out
+
+    #: up to this many detections a day, :meth:`_complainants` picks with Python scalars
+    scalar_complainants_up_to = 16
+
+    def _complainants_scalar(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """:meth:`_complainants` one detection at a time (the same operations, on scalars)."""
+        m = self.model
+        out = [-1] * ids.size
+        if m.residents.n:
+            pairs, pair_grid = m.violations.cols["pair"], m.pair_grid
+            start, u = m.resident_grid_start, self.complainant_u
+            for i, (vid, src) in enumerate(zip(ids.tolist(), source.tolist(), strict=True)):
+                if src != COMPLAINT:
+                    continue
+                grid = pair_grid.item(pairs.item(vid))
+                lo, hi = start.item(grid), start.item(grid + 1)
+                if hi > lo:
+                    out[i] = lo + math.floor(u.item(vid) * (hi - lo))
+        return np.array(out, dtype=np.int64)
