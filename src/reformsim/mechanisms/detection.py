@@ -57,6 +57,7 @@ class Detection:
         self._matter_factor = rates * model.catalog.visibility[:, None]
         self._grid_factor = np.ones((self.complaint_factor.size, 3))
         self._grid_factor[:, 0] = self.complaint_factor
+        self._patrol_factor = self._grid_factor[:, 1]  # a view: the patrol column
         self._refresh_patrol_factor()
         self._report_factor = np.ones((2, 3))
         self._report_factor[0, 1] = det.report_share_without_authority
@@ -65,7 +66,7 @@ class Detection:
 
     def _refresh_patrol_factor(self) -> None:
         """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
-        np.divide(self.patrol_intensity, 8.0, out=self._grid_factor[:, 1])
+        np.divide(self.patrol_intensity, 8.0, out=self._patrol_factor)
 
     def hazards(self, grids: np.ndarray, matters: np.ndarray) -> np.ndarray:
         """Per-violation daily hazards by channel, shape ``(n, 3)``.
@@ -159,8 +160,9 @@ class Detection:
         """
         m = self.model
         v = m.violations.cols
-        self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
-        self._refresh_patrol_factor()
+        patrol = self.patrol_intensity
+        patrol += (m.patrol_hours + m.officer_patrol_hours - patrol) / 14.0
+        np.divide(patrol, 8.0, out=self._patrol_factor)  # _refresh_patrol_factor()
         w = self.watch
         w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
@@ -174,7 +176,8 @@ class Detection:
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
         ids = ids[np.argsort(v["detect_at"][ids], kind="stable")]
-        source = v["channel"][ids].astype(np.int8)  # channel codes equal SOURCES codes 0..2
+        # channel codes equal SOURCES codes 0..2 (the int8 column: a copy is made only if needed)
+        source = v["channel"][ids].astype(np.int8, copy=False)
         complainant = self._complainants(ids, source)
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
 
