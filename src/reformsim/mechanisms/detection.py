@@ -17,6 +17,7 @@ drawn once at onset, ``onset + Exp(h)``, and the channel with probability ``h_c 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +33,8 @@ from reformsim.streams import (
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
+
+COMPLAINT = SOURCES.index("complaint")
 
 
 class Detection:
@@ -54,6 +57,7 @@ class Detection:
         self._matter_factor = rates * model.catalog.visibility[:, None]
         self._grid_factor = np.ones((self.complaint_factor.size, 3))
         self._grid_factor[:, 0] = self.complaint_factor
+        self._patrol_factor = self._grid_factor[:, 1]  # a view: the patrol column
         self._refresh_patrol_factor()
         self._report_factor = np.ones((2, 3))
         self._report_factor[0, 1] = det.report_share_without_authority
@@ -62,7 +66,7 @@ class Detection:
 
     def _refresh_patrol_factor(self) -> None:
         """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
-        np.divide(self.patrol_intensity, 8.0, out=self._grid_factor[:, 1])
+        np.divide(self.patrol_intensity, 8.0, out=self._patrol_factor)
 
     def hazards(self, grids: np.ndarray, matters: np.ndarray) -> np.ndarray:
         """Per-violation daily hazards by channel, shape ``(n, 3)``.
@@ -156,8 +160,9 @@ class Detection:
         """
         m = self.model
         v = m.violations.cols
-        self.patrol_intensity += (m.patrol_hours + m.officer_patrol_hours - self.patrol_intensity) / 14.0
-        self._refresh_patrol_factor()
+        patrol = self.patrol_intensity
+        patrol += (m.patrol_hours + m.officer_patrol_hours - patrol) / 14.0
+        np.divide(patrol, 8.0, out=self._patrol_factor)  # _refresh_patrol_factor()
         w = self.watch
         w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
@@ -171,15 +176,18 @@ class Detection:
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
         ids = ids[np.argsort(v["detect_at"][ids], kind="stable")]
-        source = v["channel"][ids].astype(np.int8)  # channel codes equal SOURCES codes 0..2
+        # channel codes equal SOURCES codes 0..2 (the int8 column: a copy is made only if needed)
+        source = v["channel"][ids].astype(np.int8, copy=False)
         complainant = self._complainants(ids, source)
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
 
     def _complainants(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
         """Pick the resident behind each complaint (uniformly among the grid's residents)."""
+        if ids.size <= self.scalar_complainants_up_to:
+            return self._complainants_scalar(ids, source)
         m = self.model
         out = np.full(ids.size, -1, dtype=np.int64)
-        is_c = source == SOURCES.index("complaint")
+        is_c = source == COMPLAINT
         if not np.count_nonzero(is_c) or m.residents.n == 0:
             return out
         sel = ids[is_c]
@@ -188,3 +196,22 @@ class Detection:
         pick = lo + np.floor(self.complainant_u[sel] * (hi - lo)).astype(np.int64)
         out[is_c] = np.where(hi > lo, pick, -1)
         return out
+
+    #: up to this many detections a day, :meth:`_complainants` picks with Python scalars
+    scalar_complainants_up_to = 16
+
+    def _complainants_scalar(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """:meth:`_complainants` one detection at a time (the same operations, on scalars)."""
+        m = self.model
+        out = [-1] * ids.size
+        if m.residents.n:
+            pairs, pair_grid = m.violations.cols["pair"], m.pair_grid
+            start, u = m.resident_grid_start, self.complainant_u
+            for i, (vid, src) in enumerate(zip(ids.tolist(), source.tolist(), strict=True)):
+                if src != COMPLAINT:
+                    continue
+                grid = pair_grid.item(pairs.item(vid))
+                lo, hi = start.item(grid), start.item(grid + 1)
+                if hi > lo:
+                    out[i] = lo + math.floor(u.item(vid) * (hi - lo))
+        return np.array(out, dtype=np.int64)

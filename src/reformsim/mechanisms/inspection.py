@@ -29,7 +29,9 @@ Caps of on-site visits per body per firm per year (O2, O4, O14; domain.md §5, M
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,10 +74,21 @@ class InspectionPlanning:
         #: planned visits not made in the window because the firm reached its yearly cap
         self.capped = 0
         self.year = 0
-        #: cache of :meth:`daily_rate`: the colours it was computed for, per firm, per pair
-        self._rate_colour: np.ndarray | None = None
-        self._rate: np.ndarray = np.zeros(0)
-        self._pair_rate: np.ndarray | None = None
+        spec = model.config.inspection
+        #: targeted rate per colour (green, yellow, black) or the uniform rate, per year
+        names = {GREEN: "green", YELLOW: "yellow", BLACK: "black"}
+        self._targeted = ([float(spec.rate_per_year[names[c]]) for c in range(3)]
+                          if model.config.levers.three_colour
+                          else [float(spec.uniform_rate_per_year)] * 3)
+        #: the targeted rates as integers over a common power of two, if the sum of the firms'
+        #: rates is exact (None: not shown, see :func:`dyadic`)
+        self._dyadic = dyadic(self._targeted, model.enterprises.n)
+        #: cache of :meth:`_daily_table`: the colour counts it was computed for, the table,
+        #: its highest rate and whether all its rates are equal
+        self._table_key: tuple[int, int] | None = None
+        self._table: np.ndarray | None = None
+        self._top = 0.0
+        self._uniform = False
         #: 0, 1, ..., n_pairs - 1 (read-only): a joint visit checks a slice of it, its firm's pairs
         self._pair_ids = np.arange(model.enterprises.n_pairs)
         self._pair_ids.flags.writeable = False
@@ -90,39 +103,86 @@ class InspectionPlanning:
         The random share is spread by the mean targeted rate over all firms, so the table depends
         on the colour counts; indexing it by colour equals computing the rate firm by firm.
         """
+        return np.array(self._rates(divisor))
+
+    def _rates(self, divisor: float, counts: tuple[int, int] | None = None) -> list[float]:
+        """:meth:`_rate_table` as floats (the same operations, on scalars).
+
+        ``counts`` are the firms' :meth:`_colour_counts` when the caller has them already.
+        """
         m = self.model
         spec = m.config.inspection
         n = m.enterprises.n
-        by_colour = np.zeros(3)
-        if m.config.levers.three_colour:
-            by_colour[GREEN] = spec.rate_per_year["green"]
-            by_colour[YELLOW] = spec.rate_per_year["yellow"]
-            by_colour[BLACK] = spec.rate_per_year["black"]
-            # the sum over firms / n is ndarray.mean() (the same pairwise sum), minus its overhead
-            mean = np.add.reduce(by_colour.take(m.enterprises.colour)) / n if n else 0.0
+        targeted = self._targeted
+        if not n:
+            mean = 0.0
+        elif m.config.levers.three_colour:
+            mean = self._mean_rate(counts)
         else:
-            by_colour[:] = spec.uniform_rate_per_year
-            mean = np.full(n, spec.uniform_rate_per_year).mean() if n else 0.0
-        return ((1.0 - spec.random_share) * by_colour + spec.random_share * mean) / divisor
+            mean = float(np.full(n, spec.uniform_rate_per_year).mean())
+        spread = spec.random_share * mean
+        return [((1.0 - spec.random_share) * r + spread) / divisor for r in targeted]
+
+    def _colour_counts(self) -> tuple[int, int]:
+        """Count the non-green firms and the black firms (green is colour 0)."""
+        colour = self.model.enterprises.colour
+        return np.count_nonzero(colour), np.count_nonzero(colour == BLACK)
+
+    def _mean_rate(self, counts: tuple[int, int] | None = None) -> float:
+        """Mean over firms of their colour's targeted rate: ``np.add.reduce(rate[colour]) / n``.
+
+        When that sum is exact in any order (:func:`dyadic`) it is counted by colour; otherwise it
+        is the pairwise sum over firms, as ``ndarray.mean()`` adds (minus its overhead).
+        """
+        ent = self.model.enterprises
+        if self._dyadic is not None:
+            nums, den = self._dyadic
+            nongreen, black = self._colour_counts() if counts is None else counts
+            total = math.sumprod((ent.n - nongreen, nongreen - black, black), nums)
+            if total:  # a zero sum of doubles can be -0.0: leave it to the pairwise sum
+                return total / den / ent.n  # int / int rounds correctly: exact here
+        return float(np.add.reduce(np.array(self._targeted).take(ent.colour))) / ent.n
+
+    def _daily_table(self) -> np.ndarray:
+        """Visit probability per colour today (recomputed only when the colour counts change).
+
+        Without colour targeting the table does not depend on colours: it is kept for good.
+        """
+        m = self.model
+        counts = self._colour_counts() if m.config.levers.three_colour else (0, 0)
+        if self._table is None or counts != self._table_key:
+            rates = self._rates(365.0 * m.calendar.week / 7.0, counts)
+            self._table, self._table_key = np.array(rates), counts
+            # the largest rate ignoring NaN (a NaN rate chooses nobody, as u < NaN is false)
+            self._top = max((r for r in rates if not math.isnan(r)), default=math.nan)
+            self._uniform = rates[0] == rates[1] == rates[2]
+        return self._table
 
     def daily_rate(self) -> np.ndarray:
-        """Visit probability per firm today (recomputed only when colours have changed)."""
-        m = self.model
-        colour = m.enterprises.colour
-        seen = self._rate_colour
-        if seen is None or not (seen is colour or np.array_equal(seen, colour)):
-            self._rate = self._rate_table(365.0 * m.calendar.week / 7.0).take(colour)
-            self._pair_rate = None
-            # without colour targeting the rate does not depend on colours: keep it for good
-            self._rate_colour = colour.copy() if m.config.levers.three_colour else colour
-        return self._rate
+        """Visit probability per firm today."""
+        return self._daily_table().take(self.model.enterprises.colour)
 
     def pair_rate(self) -> np.ndarray:
         """:meth:`daily_rate` of each exposure pair's firm."""
-        rate = self.daily_rate()
-        if self._pair_rate is None:
-            self._pair_rate = rate[self.model.enterprises.pair_ent]
-        return self._pair_rate
+        return self.daily_rate()[self.model.enterprises.pair_ent]
+
+    def draw_chosen(self, rng: np.random.Generator, firm_of: np.ndarray | None = None
+                    ) -> np.ndarray:
+        """Today's draw: ``np.flatnonzero(rng.random(size) < rate)``.
+
+        ``rate`` is :meth:`daily_rate` (one draw per firm) or, given ``firm_of`` (the firm of
+        each exposure pair), :meth:`pair_rate`. A draw at or above the table's highest rate
+        chooses nobody, so only the few draws below it have their firm's rate looked up (the
+        same comparisons of the same numbers, without a rate per firm).
+        """
+        ent = self.model.enterprises
+        table = self._daily_table()
+        u = rng.random(ent.n if firm_of is None else firm_of.size)
+        below = (u < self._top).nonzero()[0]
+        if self._uniform:
+            return below
+        firms = below if firm_of is None else firm_of[below]
+        return below[u[below] < table.take(ent.colour[firms])]
 
     def step(self, day: int) -> None:
         """Queue today's visits (working days only)."""
@@ -143,28 +203,66 @@ class InspectionPlanning:
     def _plan_joint(self, rng: np.random.Generator, start: float, day: int) -> None:
         """One visit per chosen firm, checking all its pairs (综合查一次)."""
         m = self.model
-        ent = m.enterprises
-        chosen = np.flatnonzero(rng.random(ent.n) < self.daily_rate())
-        chosen = chosen[self.within_cap(chosen, day, distinct=True)]
+        chosen = self.draw_chosen(rng)
+        keep = self._count_planned(chosen, day, distinct=True)
+        if keep is not None:
+            chosen = chosen[keep]
         if chosen.size == 0:
             return
-        grids, n_depts = ent.grid[chosen].tolist(), m.depts_of_firm[chosen].tolist()
-        first_pair = ent.pair_start[chosen]
-        lo, hi = first_pair.tolist(), ent.pair_start[chosen + 1].tolist()
-        first_dom = ent.pair_dom[first_pair].tolist()
         units = m.joint_inspectors(chosen)
         pair_ids = self._pair_ids
-        for e, g, a, b, nd, d, unit in zip(chosen.tolist(), grids, lo, hi, n_depts, first_dom,
-                                           units, strict=True):
+        for e, (g, nd, a, b, d), unit in zip(chosen.tolist(), self._firm_rows[chosen].tolist(),
+                                             units, strict=True):
             unit.push_inspection(start, InspectionTask(e, g, pair_ids[a:b], start, nd, d))
+
+    @cached_property
+    def _firm_rows(self) -> np.ndarray:
+        """Per firm: its grid, departments, first and end pair, first pair's domain (joint visits).
+
+        Every firm has a pair (a sector has domains).
+        """
+        m = self.model
+        ent = m.enterprises
+        first = ent.pair_start[:-1]
+        return np.stack([ent.grid, m.depts_of_firm, first, ent.pair_start[1:], ent.pair_dom[first]],
+                        axis=1)
 
     def _plan_by_department(self, rng: np.random.Generator, start: float, day: int) -> None:
         """Each department visits firms for its own domains; one visit per firm and department."""
         m = self.model
-        ent = m.enterprises
-        hit = np.flatnonzero(rng.random(ent.n_pairs) < self.pair_rate())
+        hit = self.draw_chosen(rng, m.enterprises.pair_ent)
         if hit.size == 0:
             return
+        rows = self._pair_rows
+        if rows is None:
+            self._plan_visits_of_pair_groups(hit, start, day)
+            return
+        # each pair is its own (firm, department) visit, in firm then department order
+        rows = rows[hit]
+        keep = self._count_planned(rows[:, 0], day)
+        if keep is not None:
+            rows, hit = rows[keep], hit[keep]
+        for (e, d, g, dom), pairs in zip(rows.tolist(), hit[:, None], strict=True):
+            m.departments[d].push_inspection(start, InspectionTask(e, g, pairs, start, 1, dom))
+
+    @cached_property
+    def _pair_rows(self) -> np.ndarray | None:
+        """Per exposure pair: its firm, the department owning its domain, the grid, the domain.
+
+        None if a department owns two domains of some firm (its visits may check several pairs).
+        """
+        m = self.model
+        ent = m.enterprises
+        dept = m.owner_dept[ent.pair_dom]
+        key = ent.pair_ent * len(m.departments) + dept
+        if np.any(key[1:] <= key[:-1]):
+            return None
+        return np.stack([ent.pair_ent, dept, ent.grid[ent.pair_ent], ent.pair_dom], axis=1)
+
+    def _plan_visits_of_pair_groups(self, hit: np.ndarray, start: float, day: int) -> None:
+        """:meth:`_plan_by_department` when a visit may check several of the ``hit`` pairs."""
+        m = self.model
+        ent = m.enterprises
         n_depts = len(m.departments)
         key = ent.pair_ent[hit] * n_depts + m.owner_dept[ent.pair_dom[hit]]
         order = np.argsort(key, kind="stable")
@@ -188,17 +286,42 @@ class InspectionPlanning:
         and dropped ones to :attr:`capped` (in the window). ``distinct``: no firm is listed twice
         (the count is then one fancy-indexed increment instead of ``np.add.at``).
         """
+        keep = self._count_planned(firms, day, distinct)
+        return np.ones(firms.size, dtype=bool) if keep is None else keep
+
+    def _count_planned(self, firms: np.ndarray, day: int, distinct: bool = False
+                       ) -> np.ndarray | None:
+        """:meth:`within_cap`, or None when there is no cap (every visit is kept)."""
         ent = self.model.enterprises
         cap = self.model.config.levers.inspection_cap_per_year
-        keep = np.ones(firms.size, dtype=bool)
+        keep = None
         if cap > 0 and firms.size:
             first, sizes = runs(firms)
             rank = np.arange(firms.size) - np.repeat(first, sizes)
             keep = rank < cap - ent.planned_this_year[firms]
             if self.model.in_window(day):
                 self.capped += int(firms.size - keep.sum())
+        kept = firms if keep is None else firms[keep]
         if distinct:
-            ent.planned_this_year[firms[keep]] += 1
+            ent.planned_this_year[kept] += 1
         else:
-            np.add.at(ent.planned_this_year, firms[keep], 1)
+            # a one of the column's type: np.add.at takes a slow path to cast a Python int
+            np.add.at(ent.planned_this_year, kept, ent.planned_this_year.dtype.type(1))
         return keep
+
+
+def dyadic(values: list[float], n: int) -> tuple[list[int], int] | None:
+    """Write ``values`` as integers ``k`` over a power of two ``q``, if sums of ``n`` are exact.
+
+    Returns ``(k, q)`` with ``values[i] == k[i] / q``, or None if a value is not finite or some
+    sum of ``n`` of them could round. All values are multiples of ``1 / q``: when
+    ``n * max(|k|) <= 2**53``, every partial sum of ``n`` of them, in any order and grouping
+    (``np.add.reduce`` adds pairwise), is a multiple of ``1 / q`` of at most ``2**53`` such
+    units, thus a double: no addition rounds.
+    """
+    if not all(math.isfinite(v) for v in values):
+        return None
+    ratios = [v.as_integer_ratio() for v in values]  # denominators are powers of two
+    den = max(q for _, q in ratios)
+    nums = [p * (den // q) for p, q in ratios]
+    return (nums, den) if n * max(abs(k) for k in nums) <= 2**53 else None

@@ -21,6 +21,7 @@ Gersen (2007); Freeman & Rossi (2012); Changshou transfer rules (2023, O8).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,15 +62,22 @@ class Routing:
             elif not m.coordination.summon(cid, t0):  # 吹哨报到 first, when on (M10)
                 self.refer(cid, t0, misroute=not lv.unified_dispatch)
 
+    @cached_property
+    def _owners(self) -> tuple[list[int], list[int], list[bool]]:
+        """Owning department per domain; second plausible owner and ambiguity per matter."""
+        m = self.model
+        return m.owner_dept.tolist(), m.catalog.alt_owner.tolist(), m.catalog.ambiguous.tolist()
+
     def refer(self, cid: int, t0: float, misroute: bool) -> None:
         """Refer a case along departments until one accepts or it is orphaned."""
         m = self.model
         r = m.config.routing
         cases = m.cases.cols
         matter = cases["matter"].item(cid)
-        owner = m.owner_dept.item(cases["domain"].item(cid))
-        alt = m.catalog.alt_owner.item(matter)
-        ambiguous = bool(m.catalog.ambiguous.item(matter)) and alt >= 0
+        owner_of_domain, alt_owner, ambiguous_matter = self._owners
+        owner = owner_of_domain[cases["domain"].item(cid)]
+        alt = alt_owner[matter]
+        ambiguous = ambiguous_matter[matter] and alt >= 0
         n_dept = len(m.departments)
         target = owner
         if misroute and n_dept > 1 and m.case_uniform(cid, SLOT_MISROUTE) < r.misroute_probability:
