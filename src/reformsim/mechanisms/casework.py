@@ -271,14 +271,16 @@ class Casework:
         travel = self.travel[unit.index][task.grid]
         hours = travel + self.host_hours + self.check_hours_per_domain * len(pairs)
         end = self._work(officer, start, hours)
-        m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
         officer.last_domain = task.domain
         violation = m.enterprises.violation
         # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
         # department) reads one scalar instead of indexing with the pair array.
         if len(pairs) == 1:
-            clean = violation.item(pairs.item()) < 0
+            pair = pairs.item()
+            m.visits.add_one(e, unit.index, start, pair, task.n_depts >= 2)
+            clean = violation.item(pair) < 0
         else:
+            m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
             clean = max(violation[pairs].tolist()) < 0
         if clean:
             self.clean_firms.append(e)
