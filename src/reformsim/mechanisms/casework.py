@@ -124,7 +124,8 @@ class Casework:
         """Pop the queue entry ``(ready, seq, task)`` to start at ``t``; None if no task waits.
 
         A case ready by ``t`` comes first, then the earlier of the two queue heads (an
-        inspection ready by ``t`` is earlier than any case that is not).
+        inspection ready by ``t`` is earlier than any case that is not). :meth:`_serve_unit`
+        applies the same rule inline (one call less per task); keep the two alike.
         """
         inspections, cases = unit.inspections, unit.cases
         if inspections and inspections[0][0] < t - STALE_DAYS:
@@ -155,33 +156,39 @@ class Casework:
             return
         officers = unit.officers
         case_cols = self.model.cases.cols  # the dict, not a column: columns grow by reallocation
+        best_free_officer = unit.best_free_officer
+        inspections, cases = unit.inspections, unit.cases  # heaps, changed in place only
         free = [o.free_at for o in officers]
         earliest = min(free)
         while True:
             t = earliest if earliest > lo else lo  # max(earliest, lo) without a builtin call
             if t >= hi:
                 return
-            entry = self._next_task(unit, t)
-            if entry is None:
+            # the queue rule of _next_task, inlined (one call less per task)
+            if inspections and inspections[0][0] < t - STALE_DAYS:
+                self._drop_stale(unit, t)
+            if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
+                ready, _, task = heappop(cases)
+            elif inspections:
+                ready, _, task = heappop(inspections)
+            else:
                 return
-            ready, _, task = entry
             start = ready if ready > t else t
             if start >= hi:
                 self._requeue(unit, task, ready)
                 return
             kind = type(task)
-            is_case = kind is not InspectionTask and kind is not CoordinationTask
-            domain = case_cols["domain"].item(task) if is_case else task.domain
-            k = unit.best_free_officer(free, start, domain)
-            officer = officers[k]
-            if kind is InspectionTask:
-                self.inspect(unit, officer, task, start)
+            if kind is InspectionTask:  # most tasks
+                k = best_free_officer(free, start, task.domain)
+                self.inspect(unit, officers[k], task, start)
             elif kind is CoordinationTask:
-                self._work(officer, start, task.hours)
-            else:
-                self.handle_case(unit, officer, int(task), start)
+                k = best_free_officer(free, start, task.domain)
+                self._work(officers[k], start, task.hours)
+            else:  # a case id
+                k = best_free_officer(free, start, case_cols["domain"].item(task))
+                self.handle_case(unit, officers[k], int(task), start)
             taken = free[k]
-            free[k] = officer.free_at  # not earlier than before
+            free[k] = officers[k].free_at  # not earlier than before
             if taken <= earliest:
                 earliest = min(free)
 
