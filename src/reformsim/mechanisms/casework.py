@@ -155,7 +155,7 @@ class Casework:
         if not unit.cases and not unit.inspections:  # an empty queue: 1/3 to 2/3 of unit-days
             return
         officers = unit.officers
-        case_cols = self.model.cases.cols  # the dict, not a column: columns grow by reallocation
+        case_cols = self.model.cases.views  # the dict, not a view: columns grow by reallocation
         best_free_officer = unit.best_free_officer
         inspections, cases = unit.inspections, unit.cases  # heaps, changed in place only
         free = [o.free_at for o in officers]
@@ -185,7 +185,7 @@ class Casework:
                 k = best_free_officer(free, start, task.domain)
                 self._work(officers[k], start, task.hours)
             else:  # a case id
-                k = best_free_officer(free, start, case_cols["domain"].item(task))
+                k = best_free_officer(free, start, case_cols["domain"][task])
                 self.handle_case(unit, officers[k], int(task), start)
             taken = free[k]
             free[k] = officers[k].free_at  # not earlier than before
@@ -232,15 +232,15 @@ class Casework:
         support (M10) and returns to the queue; then ``start`` is returned.
         """
         m = self.model
-        cases = m.cases.cols
-        domain = cases["domain"].item(cid)
-        matter = cases["matter"].item(cid)
+        cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
+        domain = cases["domain"][cid]
+        matter = cases["matter"][cid]
         skill = officer.skills.item(domain)
         if m.coordination.needs_support(unit, skill, cid, matter, domain):
             m.coordination.request_support(unit, cid, domain, start)
             return start
         if travel is None:
-            travel = self.travel[unit.index][cases["grid"].item(cid)]
+            travel = self.travel[unit.index][cases["grid"][cid]]
         switched = officer.last_domain not in (-1, domain)
         service = self.service_hours(cid, matter, skill, switched)
         on_scene = self.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
@@ -275,14 +275,15 @@ class Casework:
         """Carry out one visit: check the firm's domains, record findings and burden."""
         m = self.model
         e, pairs = task.enterprise, task.pairs
+        n_pairs = len(pairs)
         travel = self.travel[unit.index][task.grid]
-        hours = travel + self.host_hours + self.check_hours_per_domain * len(pairs)
+        hours = travel + self.host_hours + self.check_hours_per_domain * n_pairs
         end = self._work(officer, start, hours)
         officer.last_domain = task.domain
         violation = m.enterprises.violation
         # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
         # department) reads one scalar instead of indexing with the pair array.
-        if len(pairs) == 1:
+        if n_pairs == 1:
             pair = pairs.item()
             m.visits.add_one(e, unit.index, start, pair, task.n_depts >= 2)
             clean = violation.item(pair) < 0

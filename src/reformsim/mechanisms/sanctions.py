@@ -83,12 +83,12 @@ class Sanctions:
         """Choose the sanction for a handled case and schedule its deadline check."""
         m = self.model
         rules = self._rules
-        cases = m.cases.cols
+        cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
         ent = m.enterprises
-        vid = cases["violation_id"].item(cid)
+        vid = cases["violation_id"][cid]
         pair = m.violations.cols["pair"].item(vid)
-        e = cases["enterprise"].item(cid)
-        severity = rules.severity[cases["matter"].item(cid)]
+        e = cases["enterprise"][cid]
+        severity = rules.severity[cases["matter"][cid]]
         offences = int(ent.offences.item(pair))
         if rules.leniency and offences == 0 and severity < rules.minor_severity:
             level, waiver = ADVISE, True
