@@ -30,3 +30,21 @@ def test_next_start_equals_the_window_rule(days: int, hours: float) -> None:
                                                       for k in (0, 1) if cal.is_working(d)]])
     for t in times.tolist():
         assert cal.next_start(t) == _next_start_reference(cal, t)
+
+
+def test_take_pending_of_one_pair_visits_equals_the_general_columns() -> None:
+    """A day of one-pair, non-joint visits (constant columns) against the same visits via add."""
+    from reformsim.visits import VisitLog
+
+    plain, general = VisitLog(), VisitLog()
+    rng = np.random.default_rng(3)
+    for e, u, at in zip(rng.integers(0, 100, 40).tolist(), rng.integers(0, 9, 40).tolist(),
+                        (5.0 + rng.choice([0.4, 0.5, 0.6], 40)).tolist(), strict=True):
+        plain.add_one(e, u, at, 3 * e, False)
+        general.add(e, u, at, np.array([3 * e]), False)
+    (pc, pp), (gc, gp) = plain.take_pending(), general.take_pending()
+    assert plain._plain and general._plain  # reset for the next day
+    for name in gc:
+        assert pc[name].dtype == gc[name].dtype, name
+        np.testing.assert_array_equal(pc[name], gc[name], err_msg=name)
+    np.testing.assert_array_equal(pp, gp)

@@ -35,6 +35,9 @@ class VisitLog:
         #: pairs checked by today's one-pair visits (Python ints) and by the others (arrays)
         self._pending_pairs: list[int] = []
         self._pending_pair_arrays: list[np.ndarray] = []
+        #: whether every visit buffered today checked one pair and was not joint (the usual day
+        #: of departments: those two columns need no conversion)
+        self._plain = True
         #: committed batches not yet in the table (appended in one go when the log is read)
         self._batches: list[dict[str, np.ndarray]] = []
 
@@ -51,6 +54,7 @@ class VisitLog:
         domains.append(len(pairs))
         joints.append(joint)
         self._pending_pair_arrays.append(pairs)
+        self._plain = False
 
     def add_one(self, enterprise: int, unit: int, at: float, pair: int, joint: bool) -> None:
         """:meth:`add` for a visit that checks one pair, given as a Python int."""
@@ -61,6 +65,8 @@ class VisitLog:
         domains.append(1)
         joints.append(joint)
         self._pending_pairs.append(pair)
+        if joint:
+            self._plain = False
 
     def take_pending(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Today's buffered visits as columns in time order, and all the pairs they checked.
@@ -69,17 +75,23 @@ class VisitLog:
         come in no particular order. Empties the buffer; the caller commits the rows with
         :meth:`commit`.
         """
-        at = np.array(self._pending[2], dtype=np.float64)
+        firms, units, times, domains, joints = self._pending
+        at = np.array(times, dtype=np.float64)
         order = at.argsort(kind="stable")
-        cols = {
-            name: (at if name == "at" else np.array(col, dtype=VISIT_SCHEMA[name][0]))[order]
-            for name, col in zip(COLUMNS[:5], self._pending, strict=True)
-        }
+        cols = {"enterprise": np.array(firms, dtype=np.int64)[order],
+                "unit": np.array(units, dtype=np.int64)[order], "at": at[order]}
+        if self._plain:  # one pair each, none joint: the columns are constant
+            cols["domains"] = np.ones(at.size, dtype=np.int16)
+            cols["joint"] = np.zeros(at.size, dtype=bool)
+        else:
+            cols["domains"] = np.array(domains, dtype=np.int16)[order]
+            cols["joint"] = np.array(joints, dtype=bool)[order]
         pairs = np.array(self._pending_pairs, dtype=np.int64)
         if self._pending_pair_arrays:
             pairs = np.concatenate([pairs, *self._pending_pair_arrays])
         self._pending = ([], [], [], [], [])
         self._pending_pairs, self._pending_pair_arrays = [], []
+        self._plain = True
         return cols, pairs
 
     def commit(self, cols: dict[str, np.ndarray]) -> None:
