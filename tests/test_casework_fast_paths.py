@@ -48,3 +48,40 @@ def test_take_pending_of_one_pair_visits_equals_the_general_columns() -> None:
         assert pc[name].dtype == gc[name].dtype, name
         np.testing.assert_array_equal(pc[name], gc[name], err_msg=name)
     np.testing.assert_array_equal(pp, gp)
+
+
+def _find_reference(m, officer, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
+    """The vectorised rule: one uniform per checked pair, hit if open, found and unknown."""
+    v = m.violations.cols
+    u = m.streams["on_site"].random(len(vids))
+    p = m.casework.find_probability * (0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
+    hit = (vids >= 0) & (u < p)
+    return [int(x) for x in vids[hit] if v["case"][x] < 0 and v["onset_at"][x] <= at]
+
+
+def test_find_on_several_pairs_equals_the_vectorised_rule(small_integrated) -> None:
+    from reformsim.model import ReformModel
+
+    sc = small_integrated.with_updates({"inspection.find_probability": 0.9})
+    m = ReformModel(sc, seed=2)
+    m.run_for(60)
+    ent = m.enterprises
+    sizes = np.diff(ent.pair_start)
+    firms = np.flatnonzero(sizes >= 2)
+    officer = m.squads[0].officers[0]
+    at = float(m.day)
+    checked = found = 0
+    for e in firms.tolist():
+        pairs = np.arange(ent.pair_start[e], ent.pair_start[e + 1])
+        vids = ent.violation[pairs]
+        if vids.max() < 0:
+            continue
+        state = m.streams["on_site"].bit_generator.state
+        expected = _find_reference(m, officer, pairs, vids, at)
+        after = m.streams["on_site"].bit_generator.state
+        m.streams["on_site"].bit_generator.state = state
+        assert m.casework._find(officer, pairs, vids, at) == expected
+        assert m.streams["on_site"].bit_generator.state == after
+        checked += 1
+        found += len(expected)
+    assert checked >= 5 and found >= 1

@@ -315,18 +315,16 @@ class Casework:
         m = self.model
         gen = m.streams["on_site"]
         v = m.violations.cols
-        if len(pairs) == 1:  # one pair: the same draw and tests on Python scalars
+        skills, pair_dom, p = officer.skills, m.enterprises.pair_dom, self.find_probability
+        case, onset = v["case"], v["onset_at"]
+        if len(pairs) == 1:  # one pair: the same number and stream state as random(1)[0]
             vid = vids.item()
-            u = gen.random()  # the same number and stream state as random(1)[0]
-            skill = officer.skills.item(m.enterprises.pair_dom.item(pairs.item()))
-            found = (vid >= 0 and u < self.find_probability * (0.5 + 0.5 * skill)
-                     and v["case"].item(vid) < 0 and v["onset_at"].item(vid) <= at)
+            u = gen.random()
+            found = (vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pairs.item())))
+                     and case.item(vid) < 0 and onset.item(vid) <= at)
             return [vid] if found else []
-        u = gen.random(len(vids))
-        p = self.find_probability * (
-            0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
-        hit = (vids >= 0) & (u < p)
-        if not hit.any():
-            return []
-        found = vids[hit]
-        return [int(x) for x in found if v["case"][x] < 0 and v["onset_at"][x] <= at]
+        # a few pairs (one per checked domain): the draws of random(n), the tests on scalars
+        return [vid for vid, pair, u in zip(vids.tolist(), pairs.tolist(),
+                                            gen.random(len(pairs)).tolist(), strict=True)
+                if vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pair)))
+                and case.item(vid) < 0 and onset.item(vid) <= at]
