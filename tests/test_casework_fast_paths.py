@@ -85,3 +85,17 @@ def test_find_on_several_pairs_equals_the_vectorised_rule(small_integrated) -> N
         checked += 1
         found += len(expected)
     assert checked >= 5 and found >= 1
+
+
+def test_refreshed_skills_equal_the_learning_curve(small_integrated) -> None:
+    from reformsim.model import ReformModel
+
+    m = ReformModel(small_integrated, seed=1)
+    m.run_for(70)  # casework, two monthly forgetting and training rounds
+    b = m.learning_exponent
+    for o in m.case_officers:
+        o.forget(0.1)
+        o.train(np.linspace(0.0, 2.0, o.skills.size))
+        expected = 1.0 - (1.0 - o.skill0) * (1.0 + o.experience) ** (-b)
+        np.testing.assert_array_equal(o.skills, expected)
+        np.testing.assert_array_equal(o.unit.skill_matrix[o.position], expected)
