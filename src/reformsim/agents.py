@@ -181,7 +181,7 @@ class Officer(mesa.Agent):
         experience = self.experience.item(domain) + amount
         self.experience[domain] = experience
         b = self.model.learning_exponent
-        skill = 1.0 - (1.0 - self.skill0.item(domain)) * (1.0 + experience) ** (-b)
+        skill = 1.0 - self._room0.item(domain) * (1.0 + experience) ** (-b)
         self.skills[domain] = skill
         if self.unit is not None:
             self.unit.skill_rose(self.position, domain, skill)

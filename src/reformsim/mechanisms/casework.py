@@ -138,11 +138,13 @@ class Casework:
 
     def _drop_stale(self, unit: WorkUnit, t: float) -> None:
         """Cancel planned visits not started within ``stale_days`` of planning."""
-        planning = self.model.inspection_planning
-        while unit.inspections and unit.inspections[0][0] < t - STALE_DAYS:
-            ready, _, _task = heappop(unit.inspections)
-            if ready >= self.warmup:
-                planning.cancelled += 1
+        inspections, cutoff, warmup = unit.inspections, t - STALE_DAYS, self.warmup
+        cancelled = 0
+        while inspections and inspections[0][0] < cutoff:
+            ready, _, _task = heappop(inspections)
+            if ready >= warmup:
+                cancelled += 1
+        self.model.inspection_planning.cancelled += cancelled
 
     def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
         """Serve ``unit``'s queue within today's window ``[lo, hi)``, one task at a time.

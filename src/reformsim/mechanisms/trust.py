@@ -76,8 +76,9 @@ class Trust:
             self.erode(firms, beyond, s.eta_burden)
         if np.count_nonzero(conflicts):
             rulings = self.model.streams["trust"].binomial(conflicts, s.conflict_probability)
-            self.inconsistent_rulings += int(rulings[in_window].sum())
-            self.erode(firms, rulings, s.eta_arbitrary)
+            if np.count_nonzero(rulings):  # no ruling: nothing to count or erode
+                self.inconsistent_rulings += int(rulings[in_window].sum())
+                self.erode(firms, rulings, s.eta_arbitrary)
 
     def handling_error(self, firm: int) -> None:
         """An officer's handling error (wrong ruling) is arbitrary treatment of the firm."""
