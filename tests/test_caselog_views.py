@@ -16,13 +16,14 @@ ROW = dict(violation_id=7, enterprise=3, grid=11, area=2, domain=4, matter=9, so
 
 def test_append_row_through_views_equals_the_table_row() -> None:
     log, table = CaseLog(), Table(CASE_SCHEMA, capacity=4096)
+    held = log.views  # held across growth, as the casework loop holds it
     for k in range(5000):  # past the first capacity: the views follow the grown columns
         row = dict(ROW, violation_id=k, onset_at=k / 3.0)
         assert log.append_row(**row) == table.append_row(**row) == k
     assert log.capacity > 4096
     for name in CASE_SCHEMA:
         np.testing.assert_array_equal(log[name], table[name], err_msg=name)
-        assert log.views[name].obj is log.cols[name]
+        assert log.views[name].obj is log.cols[name] and held[name].obj is log.cols[name]
 
 
 def test_views_give_python_scalars_and_write_the_columns() -> None:

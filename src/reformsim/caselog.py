@@ -93,8 +93,12 @@ class CaseLog(Table):
         return i
 
     def _bind_views(self) -> None:
-        """Point :attr:`views` at the current column arrays."""
-        self.views = {name: memoryview(col) for name, col in self.cols.items()}
+        """Point :attr:`views` at the current column arrays.
+
+        The dict is updated in place, as :attr:`cols` is: code holding the dict (not a view)
+        across appends sees the grown columns.
+        """
+        self.views.update({name: memoryview(col) for name, col in self.cols.items()})
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -103,6 +107,7 @@ class CaseLog(Table):
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self.views = {}
         self._bind_views()
 
     def to_frame(
