@@ -137,7 +137,7 @@ class Sanctions:
             ent.set_colour(e, BLACK)
             ent.escalation[e] += 1
             vid = cases["violation_id"][cid]
-            if not m.violations.is_open(np.array([vid]))[0]:
+            if not math.isinf(m.violations.cols["ended_at"].item(vid)):  # is_open, one id
                 continue
             deadline = cases["deadline_at"][cid]
             new = m.open_case(vid, FOLLOW_UP, deadline)  # open_cases of one violation
