@@ -30,7 +30,8 @@ def test_views_give_python_scalars_and_write_the_columns() -> None:
     log = CaseLog()
     cid = log.append_row(**ROW)
     views = log.views
-    assert views["domain"][cid] == log.cols["domain"].item(cid) and type(views["domain"][cid]) is int
+    assert views["domain"][cid] == log.cols["domain"].item(cid)
+    assert type(views["domain"][cid]) is int
     assert type(views["onset_at"][cid]) is float and type(views["delegated"][cid]) is bool
     views["closed_at"][cid] = 3.75
     views["sanction"][cid] = 2

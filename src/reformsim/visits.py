@@ -1,9 +1,10 @@
 """The visit log: one row per on-site inspection visit (who, whom, when, how many domains).
 
-Visits happen one at a time on the casework path; they are buffered as plain tuples during the
-working day and committed as one batch of rows at the end of it (after their effects on the
-visited firms are booked, see :mod:`reformsim.mechanisms.burden`). Committed batches are
-appended to the table together when the log is read (nothing reads it during a day's work).
+Visits happen one at a time on the casework path; they are buffered in Python lists, one per
+column, during the working day and committed as one batch of rows at the end of it (after their
+effects on the visited firms are booked, see :mod:`reformsim.mechanisms.burden`). Committed
+batches are appended to the table together when the log is read (nothing reads it during a
+day's work).
 """
 
 from __future__ import annotations
