@@ -159,6 +159,8 @@ class Officer(mesa.Agent):
         self.kind = kind
         self.home_domain = home_domain
         self.skill0 = skill0
+        #: ``1 - skill0``: the room to learn in each domain (constant)
+        self._room0 = 1.0 - skill0
         self.experience = np.zeros_like(skill0)
         self.skills = skill0.astype(float).copy()
         self.free_at = 0.0
@@ -179,7 +181,7 @@ class Officer(mesa.Agent):
         experience = self.experience.item(domain) + amount
         self.experience[domain] = experience
         b = self.model.learning_exponent
-        skill = 1.0 - (1.0 - self.skill0.item(domain)) * (1.0 + experience) ** (-b)
+        skill = 1.0 - self._room0.item(domain) * (1.0 + experience) ** (-b)
         self.skills[domain] = skill
         if self.unit is not None:
             self.unit.skill_rose(self.position, domain, skill)
@@ -195,8 +197,11 @@ class Officer(mesa.Agent):
         self._refresh_skills()
 
     def _refresh_skills(self) -> None:
-        b = self.model.learning_exponent
-        self.skills[:] = 1.0 - (1.0 - self.skill0) * (1.0 + self.experience) ** (-b)
+        """``skills = 1 - (1 - skill0) (1 + experience) ** -b``, in place (fewer temporaries)."""
+        decay = 1.0 + self.experience
+        decay **= -self.model.learning_exponent  # the same power as ``decay ** -b``
+        decay *= self._room0
+        np.subtract(1.0, decay, out=self.skills)
         if self.unit is not None:
             self.unit.skills_changed()
 

@@ -42,11 +42,12 @@ class WorkCalendar:
     def next_start(self, t: float) -> float:
         """The earliest working instant at or after ``t``."""
         day = math.floor(t)
+        start, length, week = self.start, self.length, self.week
         while True:
-            if self.is_working(day):
-                lo, hi = self.window(day)
-                if t < hi:
-                    return max(t, lo)
+            if day % 7 < week:  # is_working(day) and window(day), inlined: the same sums
+                lo = day + start
+                if t < lo + length:
+                    return t if t >= lo else lo  # max(t, lo)
             day += 1
             t = float(day)
 
@@ -67,7 +68,7 @@ class WorkCalendar:
         t = self.next_start(t)
         remaining = hours / 24.0
         while True:
-            _, hi = self.window(math.floor(t))
+            hi = math.floor(t) + self.start + self.length  # window(floor(t))[1]
             if t + remaining <= hi + 1e-12:
                 return t + remaining
             remaining -= hi - t

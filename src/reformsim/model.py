@@ -406,11 +406,11 @@ class ReformModel(mesa.Model):
         The entity is the violation's exposure pair; slot ``k`` of the case is
         ``(onset_day * 64 + min(attempt, 63)) * 64 + k`` in stream ``keyed_cases``.
         """
-        cols = self.cases.cols
-        vid = cols["violation_id"].item(cid)
+        cols = self.cases.views
+        vid = cols["violation_id"][cid]
         v = self.violations.cols
         day = int(v["onset_at"].item(vid))
-        first = (day * 64 + min(cols["attempt"].item(cid), 63)) * SLOTS_PER_DAY
+        first = (day * 64 + min(cols["attempt"][cid], 63)) * SLOTS_PER_DAY
         return self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid)), first
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
@@ -479,14 +479,15 @@ class ReformModel(mesa.Model):
 
     def residents_feedback(self, cid: int, on_scene: float | None) -> None:
         """Update the complainant's satisfaction from the response to their complaint."""
-        r = self.cases.cols["complainant"].item(cid)
+        cases = self.cases.views
+        r = cases["complainant"][cid]
         if r < 0:
             return
         sat = self.config.satisfaction
         if on_scene is None:
             score = 0.0
         else:
-            days = on_scene - self.cases.cols["detected_at"].item(cid)
+            days = on_scene - cases["detected_at"][cid]
             score = math.exp(-days / sat.response_scale_days)
         s = self.residents.satisfaction
         before = s.item(r)  # a Python float: the same IEEE operations as on the element

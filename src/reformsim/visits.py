@@ -1,14 +1,13 @@
 """The visit log: one row per on-site inspection visit (who, whom, when, how many domains).
 
-Visits happen one at a time on the casework path; they are buffered as plain tuples during the
-working day and committed as one batch of rows at the end of it (after their effects on the
-visited firms are booked, see :mod:`reformsim.mechanisms.burden`). Committed batches are
-appended to the table together when the log is read (nothing reads it during a day's work).
+Visits happen one at a time on the casework path; they are buffered in Python lists, one per
+column, during the working day and committed as one batch of rows at the end of it (after their
+effects on the visited firms are booked, see :mod:`reformsim.mechanisms.burden`). Committed
+batches are appended to the table together when the log is read (nothing reads it during a
+day's work).
 """
 
 from __future__ import annotations
-
-from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -31,8 +30,15 @@ class VisitLog:
 
     def __init__(self) -> None:
         self._table = Table(VISIT_SCHEMA, capacity=4096)
-        self._pending: list[tuple[int, int, float, int, bool]] = []
-        self._pending_pairs: list[np.ndarray] = []
+        # today's buffered visits, one Python list per column (one conversion per column a day)
+        self._pending: tuple[list[int], list[int], list[float], list[int], list[bool]] = (
+            [], [], [], [], [])
+        #: pairs checked by today's one-pair visits (Python ints) and by the others (arrays)
+        self._pending_pairs: list[int] = []
+        self._pending_pair_arrays: list[np.ndarray] = []
+        #: whether every visit buffered today checked one pair and was not joint (the usual day
+        #: of departments: those two columns need no conversion)
+        self._plain = True
         #: committed batches not yet in the table (appended in one go when the log is read)
         self._batches: list[dict[str, np.ndarray]] = []
 
@@ -42,24 +48,51 @@ class VisitLog:
 
     def add(self, enterprise: int, unit: int, at: float, pairs: np.ndarray, joint: bool) -> None:
         """Buffer one visit of today: the firm, the visiting unit, the time, the pairs checked."""
-        self._pending.append((enterprise, unit, at, len(pairs), joint))
-        self._pending_pairs.append(pairs)
+        firms, units, times, domains, joints = self._pending
+        firms.append(enterprise)
+        units.append(unit)
+        times.append(at)
+        domains.append(len(pairs))
+        joints.append(joint)
+        self._pending_pair_arrays.append(pairs)
+        self._plain = False
+
+    def add_one(self, enterprise: int, unit: int, at: float, pair: int, joint: bool) -> None:
+        """:meth:`add` for a visit that checks one pair, given as a Python int."""
+        firms, units, times, domains, joints = self._pending
+        firms.append(enterprise)
+        units.append(unit)
+        times.append(at)
+        domains.append(1)
+        joints.append(joint)
+        self._pending_pairs.append(pair)
+        if joint:
+            self._plain = False
 
     def take_pending(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Today's buffered visits as columns in time order, and all the pairs they checked.
 
-        Visits at the same time keep the order they were added in. Empties the buffer; the caller
-        commits the rows with :meth:`commit`.
+        Visits at the same time keep the order they were added in (a stable sort). The pairs
+        come in no particular order. Empties the buffer; the caller commits the rows with
+        :meth:`commit`.
         """
-        rows = sorted(self._pending, key=itemgetter(2))  # stable
-        columns = list(zip(*rows, strict=True)) or [()] * 5
-        cols = {
-            name: np.array(col, dtype=VISIT_SCHEMA[name][0])
-            for name, col in zip(COLUMNS[:5], columns, strict=True)
-        }
-        pairs = (np.concatenate(self._pending_pairs) if self._pending_pairs
-                 else np.zeros(0, dtype=np.int64))
-        self._pending, self._pending_pairs = [], []
+        firms, units, times, domains, joints = self._pending
+        at = np.array(times, dtype=np.float64)
+        order = at.argsort(kind="stable")
+        cols = {"enterprise": np.array(firms, dtype=np.int64)[order],
+                "unit": np.array(units, dtype=np.int64)[order], "at": at[order]}
+        if self._plain:  # one pair each, none joint: the columns are constant
+            cols["domains"] = np.ones(at.size, dtype=np.int16)
+            cols["joint"] = np.zeros(at.size, dtype=bool)
+        else:
+            cols["domains"] = np.array(domains, dtype=np.int16)[order]
+            cols["joint"] = np.array(joints, dtype=bool)[order]
+        pairs = np.array(self._pending_pairs, dtype=np.int64)
+        if self._pending_pair_arrays:
+            pairs = np.concatenate([pairs, *self._pending_pair_arrays])
+        self._pending = ([], [], [], [], [])
+        self._pending_pairs, self._pending_pair_arrays = [], []
+        self._plain = True
         return cols, pairs
 
     def commit(self, cols: dict[str, np.ndarray]) -> None:

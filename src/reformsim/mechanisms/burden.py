@@ -44,7 +44,7 @@ class VisitBurden:
             return
         order = np.argsort(rows["enterprise"], kind="stable")  # by firm, then time
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
-        if first_in_run(firm).all():
+        if np.count_nonzero(first_in_run(firm)) == n:  # every firm once (.all(), unwrapped)
             duplicate = self._book_single(firm, unit, at, pairs)
         else:
             duplicate = self._book_grouped(firm, unit, at, pairs)
@@ -130,7 +130,7 @@ class VisitBurden:
     def _conflict(self, duplicate: np.ndarray, unit: np.ndarray,
                   prev_unit: np.ndarray) -> np.ndarray:
         """Duplicate visits by a department after another department (may conflict)."""
-        if not duplicate.any():
+        if not np.count_nonzero(duplicate):  # duplicate.any(), without its Python wrapper
             return duplicate
         n_depts = len(self.model.departments)
         return duplicate & (unit < n_depts) & (prev_unit >= 0) & (prev_unit < n_depts)

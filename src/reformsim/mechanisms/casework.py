@@ -124,7 +124,8 @@ class Casework:
         """Pop the queue entry ``(ready, seq, task)`` to start at ``t``; None if no task waits.
 
         A case ready by ``t`` comes first, then the earlier of the two queue heads (an
-        inspection ready by ``t`` is earlier than any case that is not).
+        inspection ready by ``t`` is earlier than any case that is not). :meth:`_serve_unit`
+        applies the same rule inline (one call less per task); keep the two alike.
         """
         inspections, cases = unit.inspections, unit.cases
         if inspections and inspections[0][0] < t - STALE_DAYS:
@@ -137,11 +138,13 @@ class Casework:
 
     def _drop_stale(self, unit: WorkUnit, t: float) -> None:
         """Cancel planned visits not started within ``stale_days`` of planning."""
-        planning = self.model.inspection_planning
-        while unit.inspections and unit.inspections[0][0] < t - STALE_DAYS:
-            ready, _, _task = heappop(unit.inspections)
-            if ready >= self.warmup:
-                planning.cancelled += 1
+        inspections, cutoff, warmup = unit.inspections, t - STALE_DAYS, self.warmup
+        cancelled = 0
+        while inspections and inspections[0][0] < cutoff:
+            ready, _, _task = heappop(inspections)
+            if ready >= warmup:
+                cancelled += 1
+        self.model.inspection_planning.cancelled += cancelled
 
     def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
         """Serve ``unit``'s queue within today's window ``[lo, hi)``, one task at a time.
@@ -154,34 +157,40 @@ class Casework:
         if not unit.cases and not unit.inspections:  # an empty queue: 1/3 to 2/3 of unit-days
             return
         officers = unit.officers
-        case_cols = self.model.cases.cols  # the dict, not a column: columns grow by reallocation
+        case_cols = self.model.cases.views  # the dict, not a view: columns grow by reallocation
+        best_free_officer = unit.best_free_officer
+        inspections, cases = unit.inspections, unit.cases  # heaps, changed in place only
         free = [o.free_at for o in officers]
         earliest = min(free)
         while True:
             t = earliest if earliest > lo else lo  # max(earliest, lo) without a builtin call
             if t >= hi:
                 return
-            entry = self._next_task(unit, t)
-            if entry is None:
+            # the queue rule of _next_task, inlined (one call less per task)
+            if inspections and inspections[0][0] < t - STALE_DAYS:
+                self._drop_stale(unit, t)
+            if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
+                ready, _, task = heappop(cases)
+            elif inspections:
+                ready, _, task = heappop(inspections)
+            else:
                 return
-            ready, _, task = entry
             start = ready if ready > t else t
             if start >= hi:
                 self._requeue(unit, task, ready)
                 return
             kind = type(task)
-            is_case = kind is not InspectionTask and kind is not CoordinationTask
-            domain = case_cols["domain"].item(task) if is_case else task.domain
-            k = unit.best_free_officer(free, start, domain)
-            officer = officers[k]
-            if kind is InspectionTask:
-                self.inspect(unit, officer, task, start)
+            if kind is InspectionTask:  # most tasks
+                k = best_free_officer(free, start, task.domain)
+                self.inspect(unit, officers[k], task, start)
             elif kind is CoordinationTask:
-                self._work(officer, start, task.hours)
-            else:
-                self.handle_case(unit, officer, int(task), start)
+                k = best_free_officer(free, start, task.domain)
+                self._work(officers[k], start, task.hours)
+            else:  # a case id
+                k = best_free_officer(free, start, case_cols["domain"][task])
+                self.handle_case(unit, officers[k], int(task), start)
             taken = free[k]
-            free[k] = officer.free_at  # not earlier than before
+            free[k] = officers[k].free_at  # not earlier than before
             if taken <= earliest:
                 earliest = min(free)
 
@@ -225,15 +234,15 @@ class Casework:
         support (M10) and returns to the queue; then ``start`` is returned.
         """
         m = self.model
-        cases = m.cases.cols
-        domain = cases["domain"].item(cid)
-        matter = cases["matter"].item(cid)
+        cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
+        domain = cases["domain"][cid]
+        matter = cases["matter"][cid]
         skill = officer.skills.item(domain)
         if m.coordination.needs_support(unit, skill, cid, matter, domain):
             m.coordination.request_support(unit, cid, domain, start)
             return start
         if travel is None:
-            travel = self.travel[unit.index][cases["grid"].item(cid)]
+            travel = self.travel[unit.index][cases["grid"][cid]]
         switched = officer.last_domain not in (-1, domain)
         service = self.service_hours(cid, matter, skill, switched)
         on_scene = self.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
@@ -268,17 +277,20 @@ class Casework:
         """Carry out one visit: check the firm's domains, record findings and burden."""
         m = self.model
         e, pairs = task.enterprise, task.pairs
+        n_pairs = len(pairs)
         travel = self.travel[unit.index][task.grid]
-        hours = travel + self.host_hours + self.check_hours_per_domain * len(pairs)
+        hours = travel + self.host_hours + self.check_hours_per_domain * n_pairs
         end = self._work(officer, start, hours)
-        m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
         officer.last_domain = task.domain
         violation = m.enterprises.violation
         # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
         # department) reads one scalar instead of indexing with the pair array.
-        if len(pairs) == 1:
-            clean = violation.item(pairs.item()) < 0
+        if n_pairs == 1:
+            pair = pairs.item()
+            m.visits.add_one(e, unit.index, start, pair, task.n_depts >= 2)
+            clean = violation.item(pair) < 0
         else:
+            m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
             clean = max(violation[pairs].tolist()) < 0
         if clean:
             self.clean_firms.append(e)
@@ -305,18 +317,16 @@ class Casework:
         m = self.model
         gen = m.streams["on_site"]
         v = m.violations.cols
-        if len(pairs) == 1:  # one pair: the same draw and tests on Python scalars
+        skills, pair_dom, p = officer.skills, m.enterprises.pair_dom, self.find_probability
+        case, onset = v["case"], v["onset_at"]
+        if len(pairs) == 1:  # one pair: the same number and stream state as random(1)[0]
             vid = vids.item()
-            u = gen.random()  # the same number and stream state as random(1)[0]
-            skill = officer.skills.item(m.enterprises.pair_dom.item(pairs.item()))
-            found = (vid >= 0 and u < self.find_probability * (0.5 + 0.5 * skill)
-                     and v["case"].item(vid) < 0 and v["onset_at"].item(vid) <= at)
+            u = gen.random()
+            found = (vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pairs.item())))
+                     and case.item(vid) < 0 and onset.item(vid) <= at)
             return [vid] if found else []
-        u = gen.random(len(vids))
-        p = self.find_probability * (
-            0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
-        hit = (vids >= 0) & (u < p)
-        if not hit.any():
-            return []
-        found = vids[hit]
-        return [int(x) for x in found if v["case"][x] < 0 and v["onset_at"][x] <= at]
+        # a few pairs (one per checked domain): the draws of random(n), the tests on scalars
+        return [vid for vid, pair, u in zip(vids.tolist(), pairs.tolist(),
+                                            gen.random(len(pairs)).tolist(), strict=True)
+                if vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pair)))
+                and case.item(vid) < 0 and onset.item(vid) <= at]

@@ -83,12 +83,12 @@ class Sanctions:
         """Choose the sanction for a handled case and schedule its deadline check."""
         m = self.model
         rules = self._rules
-        cases = m.cases.cols
+        cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
         ent = m.enterprises
-        vid = cases["violation_id"].item(cid)
+        vid = cases["violation_id"][cid]
         pair = m.violations.cols["pair"].item(vid)
-        e = cases["enterprise"].item(cid)
-        severity = rules.severity[cases["matter"].item(cid)]
+        e = cases["enterprise"][cid]
+        severity = rules.severity[cases["matter"][cid]]
         offences = int(ent.offences.item(pair))
         if rules.leniency and offences == 0 and severity < rules.minor_severity:
             level, waiver = ADVISE, True
@@ -122,28 +122,27 @@ class Sanctions:
     def step(self, day: int) -> None:
         """End today's rectified violations; check deadlines: colours, escalation, follow-ups."""
         m = self.model
-        cases = m.cases.cols
+        cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
         ent = m.enterprises
         done = self.rectifications.pop(day, [])
         if done:
             m.end_violations(np.array([v for v, _ in done]), np.array([t for _, t in done]))
         for cid in self.deadlines.pop(day, []):
-            e = int(cases["enterprise"][cid])
+            e = cases["enterprise"][cid]
             ent.clean_checks[e] = 0
             if cases["rectified"][cid] == 1:
-                if ent.colour[e] == GREEN:
+                if ent.colour.item(e) == GREEN:
                     ent.set_colour(e, YELLOW)
                 continue
             ent.set_colour(e, BLACK)
             ent.escalation[e] += 1
-            vid = int(cases["violation_id"][cid])
-            if not m.violations.is_open(np.array([vid]))[0]:
+            vid = cases["violation_id"][cid]
+            if not math.isinf(m.violations.cols["ended_at"].item(vid)):  # is_open, one id
                 continue
-            deadline = float(cases["deadline_at"][cid])
-            new = m.open_cases(np.array([vid]), np.array([FOLLOW_UP], np.int8),
-                               np.array([deadline]), np.array([-1]))
-            unit = m.units[int(cases["owner_unit"][cid])]
-            m.enqueue_case(int(new[0]), unit, deadline, 0, first_unit=unit)
+            deadline = cases["deadline_at"][cid]
+            new = m.open_case(vid, FOLLOW_UP, deadline)  # open_cases of one violation
+            unit = m.units[cases["owner_unit"][cid]]
+            m.enqueue_case(new, unit, deadline, 0, first_unit=unit)
 
     def clean_checks(self, firms: np.ndarray) -> None:
         """Record the day's clean inspections (a firm may appear more than once).

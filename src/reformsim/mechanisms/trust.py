@@ -72,12 +72,13 @@ class Trust:
         s = self.spec
         # eroding zero times multiplies by exactly 1.0, and a binomial draw with n = 0 uses no
         # random numbers, so days without visits beyond tolerance or conflicts skip those steps
-        if beyond.any():
+        if np.count_nonzero(beyond):  # .any() without its Python-level wrapper
             self.erode(firms, beyond, s.eta_burden)
-        if conflicts.any():
+        if np.count_nonzero(conflicts):
             rulings = self.model.streams["trust"].binomial(conflicts, s.conflict_probability)
-            self.inconsistent_rulings += int(rulings[in_window].sum())
-            self.erode(firms, rulings, s.eta_arbitrary)
+            if np.count_nonzero(rulings):  # no ruling: nothing to count or erode
+                self.inconsistent_rulings += int(rulings[in_window].sum())
+                self.erode(firms, rulings, s.eta_arbitrary)
 
     def handling_error(self, firm: int) -> None:
         """An officer's handling error (wrong ruling) is arbitrary treatment of the firm."""

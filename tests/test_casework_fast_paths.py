@@ -1,0 +1,101 @@
+"""Inlined helpers on the casework path equal the plain rules they replace."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from reformsim.calendar import WorkCalendar
+
+
+def _next_start_reference(cal: WorkCalendar, t: float) -> float:
+    """The earliest working instant at or after ``t``, from is_working and window."""
+    day = math.floor(t)
+    while True:
+        if cal.is_working(day):
+            lo, hi = cal.window(day)
+            if t < hi:
+                return max(t, lo)
+        day += 1
+        t = float(day)
+
+
+@pytest.mark.parametrize(("days", "hours"), [(5, 8.0), (7, 24.0), (6, 15.5), (1, 0.5)])
+def test_next_start_equals_the_window_rule(days: int, hours: float) -> None:
+    cal = WorkCalendar(days, hours)
+    rng = np.random.default_rng(days)
+    times = np.concatenate([rng.random(500) * 30.0, [cal.window(d)[k] for d in range(14)
+                                                      for k in (0, 1) if cal.is_working(d)]])
+    for t in times.tolist():
+        assert cal.next_start(t) == _next_start_reference(cal, t)
+
+
+def test_take_pending_of_one_pair_visits_equals_the_general_columns() -> None:
+    """A day of one-pair, non-joint visits (constant columns) against the same visits via add."""
+    from reformsim.visits import VisitLog
+
+    plain, general = VisitLog(), VisitLog()
+    rng = np.random.default_rng(3)
+    for e, u, at in zip(rng.integers(0, 100, 40).tolist(), rng.integers(0, 9, 40).tolist(),
+                        (5.0 + rng.choice([0.4, 0.5, 0.6], 40)).tolist(), strict=True):
+        plain.add_one(e, u, at, 3 * e, False)
+        general.add(e, u, at, np.array([3 * e]), False)
+    (pc, pp), (gc, gp) = plain.take_pending(), general.take_pending()
+    assert plain._plain and general._plain  # reset for the next day
+    for name in gc:
+        assert pc[name].dtype == gc[name].dtype, name
+        np.testing.assert_array_equal(pc[name], gc[name], err_msg=name)
+    np.testing.assert_array_equal(pp, gp)
+
+
+def _find_reference(m, officer, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
+    """The vectorised rule: one uniform per checked pair, hit if open, found and unknown."""
+    v = m.violations.cols
+    u = m.streams["on_site"].random(len(vids))
+    p = m.casework.find_probability * (0.5 + 0.5 * officer.skills[m.enterprises.pair_dom[pairs]])
+    hit = (vids >= 0) & (u < p)
+    return [int(x) for x in vids[hit] if v["case"][x] < 0 and v["onset_at"][x] <= at]
+
+
+def test_find_on_several_pairs_equals_the_vectorised_rule(small_integrated) -> None:
+    from reformsim.model import ReformModel
+
+    sc = small_integrated.with_updates({"inspection.find_probability": 0.9})
+    m = ReformModel(sc, seed=2)
+    m.run_for(60)
+    ent = m.enterprises
+    sizes = np.diff(ent.pair_start)
+    firms = np.flatnonzero(sizes >= 2)
+    officer = m.squads[0].officers[0]
+    at = float(m.day)
+    checked = found = 0
+    for e in firms.tolist():
+        pairs = np.arange(ent.pair_start[e], ent.pair_start[e + 1])
+        vids = ent.violation[pairs]
+        if vids.max() < 0:
+            continue
+        state = m.streams["on_site"].bit_generator.state
+        expected = _find_reference(m, officer, pairs, vids, at)
+        after = m.streams["on_site"].bit_generator.state
+        m.streams["on_site"].bit_generator.state = state
+        assert m.casework._find(officer, pairs, vids, at) == expected
+        assert m.streams["on_site"].bit_generator.state == after
+        checked += 1
+        found += len(expected)
+    assert checked >= 5 and found >= 1
+
+
+def test_refreshed_skills_equal_the_learning_curve(small_integrated) -> None:
+    from reformsim.model import ReformModel
+
+    m = ReformModel(small_integrated, seed=1)
+    m.run_for(70)  # casework, two monthly forgetting and training rounds
+    b = m.learning_exponent
+    for o in m.case_officers:
+        o.forget(0.1)
+        o.train(np.linspace(0.0, 2.0, o.skills.size))
+        expected = 1.0 - (1.0 - o.skill0) * (1.0 + o.experience) ** (-b)
+        np.testing.assert_array_equal(o.skills, expected)
+        np.testing.assert_array_equal(o.unit.skill_matrix[o.position], expected)
