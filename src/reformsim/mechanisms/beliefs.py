@@ -22,6 +22,7 @@ import numpy as np
 from reformsim.runs import distinct
 
 if TYPE_CHECKING:
+    from reformsim.agents import WorkUnit
     from reformsim.model import ReformModel
 
 #: daily factor of the one-year time constant of ``visits_12m`` and satisfaction
@@ -70,8 +71,8 @@ class Beliefs:
         ent.satisfaction += s0 * (1.0 - DAY_DECAY)
         if day > 0 and day % 30 == 0:
             phi = m.config.casework.forgetting_per_month
-            for o in m.case_officers:
-                o.forget(phi)
+            for unit in m.units:
+                forget_unit(unit, phi, m.learning_exponent)
             m.training.monthly()
 
     def _neighbour_deterrence(self, firms: np.ndarray, weight: float) -> None:
@@ -90,3 +91,43 @@ class Beliefs:
         step *= room
         p_hat += step
 
+
+
+def forget_unit(unit: WorkUnit, phi: float, b: float) -> None:
+    """:meth:`Officer.forget` for every officer of ``unit`` at once (M12; Kim 2009).
+
+    ``n_d <- (1 - phi) n_d`` and ``skill_d = 1 - (1 - skill0_d) (1 + n_d)^(-b)`` on the
+    officers' stacked rows: the same element-wise operations as officer by officer, in a handful
+    of numpy calls instead of a handful per officer. Units whose skill rows are not bound to
+    their officers (:meth:`WorkUnit.bind_skills`) fall back to :meth:`Officer.forget`.
+    """
+    officers = unit.officers
+    if not officers:
+        return
+    matrix = unit.skill_matrix
+    if matrix.shape[0] != len(officers) or not all(o.skills.base is matrix for o in officers):
+        for o in officers:
+            o.forget(phi)
+        return
+    experience, skill0 = _bind_rows(officers)
+    experience *= 1.0 - phi
+    matrix[:] = 1.0 - (1.0 - skill0) * (1.0 + experience) ** (-b)
+    unit.skills_changed()
+
+
+def _bind_rows(officers: list) -> tuple[np.ndarray, np.ndarray]:
+    """The officers' ``experience`` and ``skill0`` as rows of two matrices, in list order.
+
+    Like :meth:`WorkUnit.bind_skills`: the officers' vectors become views of the rows, so the
+    next month finds them bound and stacks nothing. Vectors rebound elsewhere are stacked again.
+    """
+    experience, skill0 = officers[0].experience.base, officers[0].skill0.base
+    if (experience is None or skill0 is None or experience.shape[0] != len(officers)
+            or skill0.shape[0] != len(officers)
+            or not all(o.experience.base is experience and o.skill0.base is skill0
+                       for o in officers)):
+        experience = np.vstack([o.experience for o in officers])
+        skill0 = np.vstack([o.skill0 for o in officers])
+        for o, e, s in zip(officers, experience, skill0, strict=True):
+            o.experience, o.skill0 = e, s
+    return experience, skill0

@@ -1,0 +1,44 @@
+"""Batched daily updates (beliefs, compliance, services) equal their officer- or pair-wise forms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reformsim.mechanisms.beliefs import forget_unit
+from reformsim.model import ReformModel
+from reformsim.scenario import Scenario
+
+
+def _officer_state(m: ReformModel) -> list[np.ndarray]:
+    return [a for o in m.case_officers for a in (o.experience, o.skills, o.skill0)]
+
+
+def test_forget_unit_equals_forgetting_officer_by_officer(small_integrated: Scenario) -> None:
+    batched, single = ReformModel(small_integrated, seed=3), ReformModel(small_integrated, seed=3)
+    for m in (batched, single):
+        m.run_for(25)
+        rng = np.random.default_rng(5)
+        for o in m.case_officers:  # experience in every domain, including zeros
+            o.experience += np.floor(rng.exponential(8.0, o.experience.size))
+    for month in range(3):
+        phi = 0.05 * (month + 1)
+        for unit in batched.units:
+            forget_unit(unit, phi, batched.learning_exponent)
+        for o in single.case_officers:
+            o.forget(phi)
+        for a, b in zip(_officer_state(batched), _officer_state(single), strict=True):
+            np.testing.assert_array_equal(a, b)
+        for unit in batched.units:
+            if unit.officers:  # the bound rows are the officers' vectors
+                np.testing.assert_array_equal(unit.skill_matrix,
+                                              np.vstack([o.skills for o in unit.officers]))
+    o = batched.case_officers[0]
+    o.gain_experience(1, 2.0)  # vectors bound to rows still update in place
+    o.train(np.ones(o.experience.size))
+    forget_unit(o.unit, 0.1, batched.learning_exponent)
+    p = single.case_officers[0]
+    p.gain_experience(1, 2.0)
+    p.train(np.ones(p.experience.size))
+    p.forget(0.1)
+    np.testing.assert_array_equal(o.experience, p.experience)
+    np.testing.assert_array_equal(o.skills, p.skills)
