@@ -42,3 +42,20 @@ def test_forget_unit_equals_forgetting_officer_by_officer(small_integrated: Scen
     p.forget(0.1)
     np.testing.assert_array_equal(o.experience, p.experience)
     np.testing.assert_array_equal(o.skills, p.skills)
+
+
+def test_neighbour_deterrence_over_a_span_equals_every_pair(small_siloed: Scenario) -> None:
+    span, every = ReformModel(small_siloed, seed=2), ReformModel(small_siloed, seed=2)
+    assert span.beliefs._sorted_by_grid
+    every.beliefs._sorted_by_grid = False  # the general path: every pair, gathered by grid
+    rng = np.random.default_rng(7)
+    for m in (span, every):
+        m.run_for(30)
+    for _ in range(5):
+        firms = np.unique(rng.choice(span.enterprises.n, rng.integers(1, 6), replace=True))
+        for m in (span, every):
+            m.beliefs._neighbour_deterrence(firms, 0.3)
+        np.testing.assert_array_equal(span.enterprises.p_hat, every.enterprises.p_hat)
+    for m in (span, every):
+        m.run_for(30)
+    np.testing.assert_array_equal(span.enterprises.p_hat, every.enterprises.p_hat)

@@ -41,8 +41,11 @@ class Beliefs:
         #: today's share of firms touched per grid; stays 0 in grids without firms
         self._share = np.zeros(n_grids)
         self._has_firms = self.firms_per_grid > 0
-        #: work arrays over the pairs, reused every day instead of two fresh arrays a day
-        self._step = np.empty(self.pair_grid.size)
+        #: pairs per grid, and where each grid's pairs begin when they are sorted by grid
+        self._grid_pairs = np.bincount(self.pair_grid, minlength=n_grids)
+        self._grid_start = np.cumsum(self._grid_pairs) - self._grid_pairs
+        self._sorted_by_grid = bool(np.all(self.pair_grid[1:] >= self.pair_grid[:-1]))
+        #: work array over the pairs, reused every day instead of a fresh array a day
         self._room = np.empty(self.pair_grid.size)
 
     def touch(self, enterprises: np.ndarray) -> None:
@@ -81,16 +84,26 @@ class Beliefs:
         Pairs in grids with ``f_g = 0`` get ``p + 0.0 = p``, so updating every pair equals
         updating only the touched ones; ``b f_g`` is the same product per grid as per pair.
         """
-        p_hat = self.model.enterprises.p_hat
         hit = np.bincount(self.model.enterprises.grid[firms], minlength=self._share.size)
         np.divide(hit, self.firms_per_grid, out=self._share, where=self._has_firms)
-        step, room = self._step, self._room
-        # mode="clip" writes straight into ``out`` (every grid index is valid, so nothing clips)
-        np.take(weight * self._share, self.pair_grid, out=step, mode="clip")
-        np.subtract(1.0, p_hat, out=room)
-        step *= room
-        p_hat += step
+        bf = weight * self._share
+        if not self._sorted_by_grid:
+            self._raise_risk(self.model.enterprises.p_hat, bf[self.pair_grid])
+            return
+        # pairs sorted by grid: update the span from the first to the last touched grid, its
+        # ``b f_g`` repeated over each grid's pairs (cheaper than gathering it pair by pair)
+        touched = np.flatnonzero(hit)
+        g0, g1 = int(touched[0]), int(touched[-1]) + 1
+        lo = int(self._grid_start[g0])
+        hi = int(self._grid_start[g1 - 1] + self._grid_pairs[g1 - 1])
+        step = np.repeat(bf[g0:g1], self._grid_pairs[g0:g1])
+        self._raise_risk(self.model.enterprises.p_hat[lo:hi], step)
 
+    def _raise_risk(self, p: np.ndarray, step: np.ndarray) -> None:
+        """``p <- p + step (1 - p)`` in place; ``step`` is overwritten."""
+        room = np.subtract(1.0, p, out=self._room[: p.size])
+        step *= room
+        p += step
 
 
 def forget_unit(unit: WorkUnit, phi: float, b: float) -> None:
