@@ -286,13 +286,16 @@ class ReformModel(mesa.Model):
         """Whether ``day`` is after the warm-up (counted in KPIs)."""
         return day >= self.config.run.warmup_days
 
-    def grid_violation_share(self, pairs: np.ndarray | None = None) -> np.ndarray:
-        """Share of exposure pairs currently violating, per grid, or in each of ``pairs``' grids
-        (kept up to date by :meth:`open_violations` and :meth:`end_violations`).
+    def grid_violation_share(self, pairs: np.ndarray | None = None, *,
+                             grids: np.ndarray | None = None) -> np.ndarray:
+        """Share of exposure pairs currently violating, per grid, or in each of ``pairs``' grids,
+        or in each of ``grids`` (kept up to date by :meth:`open_violations` and
+        :meth:`end_violations`).
         """
         total = self.pairs_in_grid
-        if pairs is not None:  # a pair's grid holds at least that pair: no division by zero
+        if pairs is not None:
             grids = self.pair_grid[pairs]
+        if grids is not None:  # a pair's grid holds at least that pair: no division by zero
             return self.violating_in_grid[grids] / total[grids]
         return np.divide(self.violating_in_grid, total, out=np.zeros(total.size), where=total > 0)
 
