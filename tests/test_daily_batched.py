@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reformsim.mechanisms.beliefs import forget_unit
+from reformsim.mechanisms.compliance import WeightTable, probability_weight
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
 
@@ -59,3 +60,27 @@ def test_neighbour_deterrence_over_a_span_equals_every_pair(small_siloed: Scenar
     for m in (span, every):
         m.run_for(30)
     np.testing.assert_array_equal(span.enterprises.p_hat, every.enterprises.p_hat)
+
+
+def _clipped_weight(table: WeightTable, p: np.ndarray) -> np.ndarray:
+    """WeightTable.__call__ written out: clip, interpolate, then the exact tails."""
+    x = np.clip((p - table.edge) / table.step, 0.0, table.last)
+    i = x.astype(np.int64)
+    out = table.w[i] + (x - i) * table.dw[i]
+    tail = (p < table.edge) | (p > table.top_edge)
+    out[tail] = probability_weight(p[tail], table.gamma)
+    return out
+
+
+def test_weight_table_without_clipping_equals_the_clipped_table() -> None:
+    rng = np.random.default_rng(11)
+    for gamma in (0.3, 0.65, 0.9):
+        table = WeightTable(gamma)
+        edges = np.array([table.edge, table.top_edge, np.nextafter(table.top_edge, 0.0),
+                          np.nextafter(table.edge, 1.0), 0.5])
+        inside = np.concatenate([edges, rng.uniform(table.edge, table.top_edge, 200)])
+        np.testing.assert_array_equal(table(inside), _clipped_weight(table, inside))
+        p = np.concatenate([inside, [0.0, 1.0, 1e-4, 0.999, table.edge / 2]])
+        np.testing.assert_array_equal(table(p), _clipped_weight(table, p))
+        assert table(np.zeros(0)).size == 0
+    assert WeightTable(1.0)(inside) is inside

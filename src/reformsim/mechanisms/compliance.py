@@ -81,11 +81,20 @@ class WeightTable:
         """Weighted probabilities for ``p`` in [0, 1]."""
         if self.gamma == 1.0:
             return p
+        if not p.size:
+            return np.zeros(0)
         x = (p - self.edge) / self.step
-        np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)  # np.clip, faster on small arrays
+        lo, hi = np.minimum.reduce(p), np.maximum.reduce(p)
+        tails = not (lo >= self.edge and hi <= self.top_edge)
+        if tails:  # within the edges x is in [0, last]: nothing to clip (x may exceed ``last``
+            # by rounding, but then ``i == last`` and ``dw[last] == 0``, the same as clipped)
+            np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)  # np.clip, faster on small arrays
         i = x.astype(np.int64)
-        out = self.w[i] + (x - i) * self.dw[i]
-        if p.size and (np.minimum.reduce(p) < self.edge or np.maximum.reduce(p) > self.top_edge):
+        x -= i  # the position within the interval
+        x *= self.dw[i]
+        out = self.w[i]
+        out += x  # w[i] + (x - i) * dw[i]
+        if tails:
             tail = (p < self.edge) | (p > self.top_edge)
             out[tail] = probability_weight(p[tail], self.gamma)
         return out
