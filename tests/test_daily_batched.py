@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from reformsim.mechanisms.beliefs import forget_unit
 from reformsim.mechanisms.compliance import WeightTable, probability_weight
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
@@ -14,7 +13,7 @@ def _officer_state(m: ReformModel) -> list[np.ndarray]:
     return [a for o in m.case_officers for a in (o.experience, o.skills, o.skill0)]
 
 
-def test_forget_unit_equals_forgetting_officer_by_officer(small_integrated: Scenario) -> None:
+def test_batched_forgetting_equals_forgetting_officer_by_officer(small_integrated: Scenario) -> None:
     batched, single = ReformModel(small_integrated, seed=3), ReformModel(small_integrated, seed=3)
     for m in (batched, single):
         m.run_for(25)
@@ -23,8 +22,7 @@ def test_forget_unit_equals_forgetting_officer_by_officer(small_integrated: Scen
             o.experience += np.floor(rng.exponential(8.0, o.experience.size))
     for month in range(3):
         phi = 0.05 * (month + 1)
-        for unit in batched.units:
-            forget_unit(unit, phi, batched.learning_exponent)
+        batched.beliefs.forget(phi)
         for o in single.case_officers:
             o.forget(phi)
         for a, b in zip(_officer_state(batched), _officer_state(single), strict=True):
@@ -36,7 +34,7 @@ def test_forget_unit_equals_forgetting_officer_by_officer(small_integrated: Scen
     o = batched.case_officers[0]
     o.gain_experience(1, 2.0)  # vectors bound to rows still update in place
     o.train(np.ones(o.experience.size))
-    forget_unit(o.unit, 0.1, batched.learning_exponent)
+    batched.beliefs.forget(0.1)
     p = single.case_officers[0]
     p.gain_experience(1, 2.0)
     p.train(np.ones(p.experience.size))
