@@ -13,7 +13,7 @@ def _officer_state(m: ReformModel) -> list[np.ndarray]:
     return [a for o in m.case_officers for a in (o.experience, o.skills, o.skill0)]
 
 
-def test_batched_forgetting_equals_forgetting_officer_by_officer(small_integrated: Scenario) -> None:
+def test_batched_forgetting_equals_officer_by_officer(small_integrated: Scenario) -> None:
     batched, single = ReformModel(small_integrated, seed=3), ReformModel(small_integrated, seed=3)
     for m in (batched, single):
         m.run_for(25)

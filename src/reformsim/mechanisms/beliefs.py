@@ -22,7 +22,7 @@ import numpy as np
 from reformsim.runs import distinct
 
 if TYPE_CHECKING:
-    from reformsim.agents import Officer, WorkUnit
+    from reformsim.agents import Officer
     from reformsim.model import ReformModel
 
 #: daily factor of the one-year time constant of ``visits_12m`` and satisfaction
@@ -114,8 +114,8 @@ class Beliefs:
         rebound elsewhere, they are stacked and bound again.
         """
         bound, experience, skill0 = self._rows
-        if officers != bound or not all(o.experience is e and o.skill0 is s
-                                        for o, e, s in zip(officers, *self._row_views)):
+        views = zip(officers, *self._row_views, strict=True)
+        if officers != bound or not all(o.experience is e and o.skill0 is s for o, e, s in views):
             experience = np.vstack([o.experience for o in officers])
             skill0 = np.vstack([o.skill0 for o in officers])
             self._row_views = list(experience), list(skill0)

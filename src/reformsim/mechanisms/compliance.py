@@ -86,9 +86,10 @@ class WeightTable:
         x = (p - self.edge) / self.step
         lo, hi = np.minimum.reduce(p), np.maximum.reduce(p)
         tails = not (lo >= self.edge and hi <= self.top_edge)
-        if tails:  # within the edges x is in [0, last]: nothing to clip (x may exceed ``last``
-            # by rounding, but then ``i == last`` and ``dw[last] == 0``, the same as clipped)
-            np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)  # np.clip, faster on small arrays
+        # within the edges x is in [0, last]: nothing to clip (x may exceed ``last`` by rounding,
+        # but then ``i == last`` and ``dw[last] == 0``: the same value as clipped)
+        if tails:  # np.clip, faster on small arrays:
+            np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)
         i = x.astype(np.int64)
         x -= i  # the position within the interval
         x *= self.dw[i]
@@ -117,7 +118,8 @@ class PairTerms(NamedTuple):
 
     def slice(self, lo: int, hi: int) -> PairTerms:
         """The terms of pairs ``lo:hi`` (views)."""
-        return PairTerms(*(a[lo:hi] for a in self))
+        rows = slice(lo, hi)
+        return PairTerms._make([a[rows] for a in self])
 
 
 class CandidateCalendar:
@@ -219,6 +221,8 @@ class Compliance:
         #: per pair: the weight of the grid's violating share in the utility (imitators only)
         self.imitation_weight = ((self.pair_type == IMITATOR) * cs.imitation_strength
                                  if cs.imitation_strength > 0 else np.zeros(ent.n_pairs))
+        #: whether any pair imitates (else the grid's violating share is not needed)
+        self.imitators = bool(np.count_nonzero(self.imitation_weight))
         #: per pair, the onset rate per year of a firm that does not decide (incompetent or
         #: honest): column 0 before advice, column 1 after
         self.fixed_rate = np.zeros((ent.n_pairs, 2))
@@ -258,9 +262,8 @@ class Compliance:
         sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
         utility = ent.gain[idx] - self.weight(ent.p_hat[idx]) * sanction
         utility += m.trust.utility_shift(terms.firm)  # voluntary compliance (M6)
-        imitation = terms.imitation
-        if np.count_nonzero(imitation):  # some imitators: add the grid's violating share (M7)
-            utility += imitation * m.grid_violation_share(grids=terms.grid)
+        if self.imitators:  # add the grid's violating share (M7; 0 for non-imitators: u + 0.0 = u)
+            utility += terms.imitation * m.grid_violation_share(grids=terms.grid)
         # u / -noise is -u / noise bit for bit (IEEE division is correctly rounded, sign-symmetric)
         sigmoid = cs.max_onset_rate_per_year / (1.0 + np.exp(utility / -cs.choice_noise))
         fixed = np.where(ent.advised[idx], terms.fixed_advised, terms.fixed)
