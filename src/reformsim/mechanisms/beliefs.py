@@ -40,7 +40,8 @@ class Beliefs:
         self.pair_grid = model.pair_grid
         #: today's share of firms touched per grid; stays 0 in grids without firms
         self._share = np.zeros(n_grids)
-        self._has_firms = self.firms_per_grid > 0
+        #: firms per grid, 1 in grids without firms (whose touched count is 0: share 0 / 1 = 0)
+        self._share_denominator = np.where(self.firms_per_grid > 0, self.firms_per_grid, 1.0)
         #: pairs per grid, and where each grid's pairs begin when they are sorted by grid
         self._grid_pairs = np.bincount(self.pair_grid, minlength=n_grids)
         self._grid_start = np.cumsum(self._grid_pairs) - self._grid_pairs
@@ -131,14 +132,14 @@ class Beliefs:
         updating only the touched ones; ``b f_g`` is the same product per grid as per pair.
         """
         hit = np.bincount(self.model.enterprises.grid[firms], minlength=self._share.size)
-        np.divide(hit, self.firms_per_grid, out=self._share, where=self._has_firms)
+        np.divide(hit, self._share_denominator, out=self._share)
         bf = weight * self._share
         if not self._sorted_by_grid:
             self._raise_risk(self.model.enterprises.p_hat, bf[self.pair_grid])
             return
         # pairs sorted by grid: update the span from the first to the last touched grid, its
         # ``b f_g`` repeated over each grid's pairs (cheaper than gathering it pair by pair)
-        touched = np.flatnonzero(hit)
+        touched = hit.nonzero()[0]
         g0, g1 = int(touched[0]), int(touched[-1]) + 1
         lo = int(self._grid_start[g0])
         hi = int(self._grid_start[g1 - 1] + self._grid_pairs[g1 - 1])
