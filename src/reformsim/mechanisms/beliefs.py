@@ -91,6 +91,8 @@ class Beliefs:
         ``position`` of the unit's ``skill_matrix``, :meth:`WorkUnit.bind_skills`).
         """
         staffed = [u for u in self.model.units if u.officers]
+        if not staffed:
+            return
         if any(u.skill_matrix.shape[0] != len(u.officers) for u in staffed):  # rows not bound
             for u in staffed:
                 for o in u.officers:
@@ -116,7 +118,8 @@ class Beliefs:
         """
         bound, experience, skill0 = self._rows
         views = zip(officers, *self._row_views, strict=True)
-        if officers != bound or not all(o.experience is e and o.skill0 is s for o, e, s in views):
+        if (officers != bound or not all(o.experience is e and o.skill0 is s for o, e, s in views)
+                or (officers and self._row_views[0][0].base is not experience)):  # e.g. a copy
             experience = np.vstack([o.experience for o in officers])
             skill0 = np.vstack([o.skill0 for o in officers])
             self._row_views = list(experience), list(skill0)
