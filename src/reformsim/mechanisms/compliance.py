@@ -101,7 +101,7 @@ class WeightTable:
         return out
 
 
-class PairTerms(NamedTuple):
+class _PairTerms(NamedTuple):
     """The state-independent terms of the onset probability of some exposure pairs.
 
     Gathered once per pair list (:meth:`Compliance.pair_terms`); the calendar's block of
@@ -116,10 +116,10 @@ class PairTerms(NamedTuple):
     fixed_advised: np.ndarray  # ... and after advice
     domain_weight: np.ndarray  # the domain's violation weight
 
-    def slice(self, lo: int, hi: int) -> PairTerms:
+    def slice(self, lo: int, hi: int) -> _PairTerms:
         """The terms of pairs ``lo:hi`` (views)."""
         rows = slice(lo, hi)
-        return PairTerms._make([a[rows] for a in self])
+        return _PairTerms._make([a[rows] for a in self])
 
 
 class CandidateCalendar:
@@ -248,13 +248,13 @@ class Compliance:
         """:meth:`onset_probability` of pairs ``idx`` as if none were violating."""
         return self._probability(idx, self.pair_terms(idx))
 
-    def pair_terms(self, idx: np.ndarray) -> PairTerms:
+    def pair_terms(self, idx: np.ndarray) -> _PairTerms:
         """The state-independent terms of the onset probability of pairs ``idx``."""
-        return PairTerms(self.model.enterprises.pair_ent[idx], self.pair_grid[idx],
+        return _PairTerms(self.model.enterprises.pair_ent[idx], self.pair_grid[idx],
                          self.imitation_weight[idx], self.deciding[idx], self.fixed_rate[idx, 0],
                          self.fixed_rate[idx, 1], self.domain_weight[idx])
 
-    def _probability(self, idx: np.ndarray, terms: PairTerms) -> np.ndarray:
+    def _probability(self, idx: np.ndarray, terms: _PairTerms) -> np.ndarray:
         """The onset probability of pairs ``idx`` with their :meth:`pair_terms`, as if free."""
         m = self.model
         cs = m.config.compliance
