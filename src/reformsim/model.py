@@ -331,7 +331,7 @@ class ReformModel(mesa.Model):
         cols["ended_at"][ids] = at
         pairs = cols["pair"][ids]
         freed = pairs[self.enterprises.violation[pairs] == ids]
-        if not distinct and freed.size > 1:
+        if not distinct and freed.size > 1 and len(set(freed.tolist())) < freed.size:
             freed = np.unique(freed)  # a violation listed twice frees its pair once
         self.enterprises.violation[freed] = -1
         np.subtract.at(self.violating_in_grid, self.pair_grid[freed], 1)
