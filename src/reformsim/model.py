@@ -288,13 +288,16 @@ class ReformModel(mesa.Model):
         """Whether ``day`` is after the warm-up (counted in KPIs)."""
         return day >= self.config.run.warmup_days
 
-    def grid_violation_share(self, pairs: np.ndarray | None = None) -> np.ndarray:
-        """Share of exposure pairs currently violating, per grid, or in each of ``pairs``' grids
-        (kept up to date by :meth:`open_violations` and :meth:`end_violations`).
+    def grid_violation_share(self, pairs: np.ndarray | None = None, *,
+                             grids: np.ndarray | None = None) -> np.ndarray:
+        """Share of exposure pairs currently violating, per grid, or in each of ``pairs``' grids,
+        or in each of ``grids`` (kept up to date by :meth:`open_violations` and
+        :meth:`end_violations`).
         """
         total = self.pairs_in_grid
-        if pairs is not None:  # a pair's grid holds at least that pair: no division by zero
+        if pairs is not None:
             grids = self.pair_grid[pairs]
+        if grids is not None:  # a pair's grid holds at least that pair: no division by zero
             return self.violating_in_grid[grids] / total[grids]
         return np.divide(self.violating_in_grid, total, out=np.zeros(total.size), where=total > 0)
 
@@ -330,7 +333,7 @@ class ReformModel(mesa.Model):
         cols["ended_at"][ids] = at
         pairs = cols["pair"][ids]
         freed = pairs[self.enterprises.violation[pairs] == ids]
-        if not distinct and freed.size > 1:
+        if not distinct and freed.size > 1 and len(set(freed.tolist())) < freed.size:
             freed = np.unique(freed)  # a violation listed twice frees its pair once
         self.enterprises.violation[freed] = -1
         np.subtract.at(self.violating_in_grid, self.pair_grid[freed], 1)

@@ -23,7 +23,7 @@ Harrington (1988); Zaklan, Westerhoff & Stauffer (2009) for neighbour influence.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -81,14 +81,45 @@ class WeightTable:
         """Weighted probabilities for ``p`` in [0, 1]."""
         if self.gamma == 1.0:
             return p
+        if not p.size:
+            return np.zeros(0)
         x = (p - self.edge) / self.step
-        np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)  # np.clip, faster on small arrays
+        lo, hi = np.minimum.reduce(p), np.maximum.reduce(p)
+        tails = not (lo >= self.edge and hi <= self.top_edge)
+        # within the edges x is in [0, last]: nothing to clip (x may exceed ``last`` by rounding,
+        # but then ``i == last`` and ``dw[last] == 0``: the same value as clipped)
+        if tails:  # np.clip, faster on small arrays:
+            np.minimum(np.maximum(x, 0.0, out=x), self.last, out=x)
         i = x.astype(np.int64)
-        out = self.w[i] + (x - i) * self.dw[i]
-        if p.size and (np.minimum.reduce(p) < self.edge or np.maximum.reduce(p) > self.top_edge):
+        x -= i  # the position within the interval
+        x *= self.dw[i]
+        out = self.w[i]
+        out += x  # w[i] + (x - i) * dw[i]
+        if tails:
             tail = (p < self.edge) | (p > self.top_edge)
             out[tail] = probability_weight(p[tail], self.gamma)
         return out
+
+
+class _PairTerms(NamedTuple):
+    """The state-independent terms of the onset probability of some exposure pairs.
+
+    Gathered once per pair list (:meth:`Compliance.pair_terms`); the calendar's block of
+    candidates gets them when it is scheduled, and a day's candidates are a slice of them.
+    """
+
+    firm: np.ndarray  # the pair's enterprise
+    grid: np.ndarray  # its grid
+    imitation: np.ndarray  # weight of the grid's violating share (imitators only)
+    deciding: np.ndarray  # whether the firm weighs the utility of violating
+    fixed: np.ndarray  # onset rate per year of a firm that does not decide, before advice
+    fixed_advised: np.ndarray  # ... and after advice
+    domain_weight: np.ndarray  # the domain's violation weight
+
+    def slice(self, lo: int, hi: int) -> _PairTerms:
+        """The terms of pairs ``lo:hi`` (views)."""
+        rows = slice(lo, hi)
+        return _PairTerms._make([a[rows] for a in self])
 
 
 class CandidateCalendar:
@@ -190,6 +221,8 @@ class Compliance:
         #: per pair: the weight of the grid's violating share in the utility (imitators only)
         self.imitation_weight = ((self.pair_type == IMITATOR) * cs.imitation_strength
                                  if cs.imitation_strength > 0 else np.zeros(ent.n_pairs))
+        #: whether any pair imitates (else the grid's violating share is not needed)
+        self.imitators = bool(np.count_nonzero(self.imitation_weight))
         #: per pair, the onset rate per year of a firm that does not decide (incompetent or
         #: honest): column 0 before advice, column 1 after
         self.fixed_rate = np.zeros((ent.n_pairs, 2))
@@ -198,6 +231,7 @@ class Compliance:
         self.calendar = CandidateCalendar(self.bound, model.streams["violations"])
         #: keyed draws of the calendar's current block of candidates, and the block's horizon
         self.block_draws = np.zeros(0, dtype=DRAW_DTYPE)
+        self.block_terms = self.pair_terms(np.zeros(0, dtype=np.int64))
         self.block_horizon = -1
 
     def onset_probability(self, pairs: np.ndarray | None = None) -> np.ndarray:
@@ -212,19 +246,29 @@ class Compliance:
 
     def _onset_probability(self, idx: np.ndarray) -> np.ndarray:
         """:meth:`onset_probability` of pairs ``idx`` as if none were violating."""
+        return self._probability(idx, self.pair_terms(idx))
+
+    def pair_terms(self, idx: np.ndarray) -> _PairTerms:
+        """The state-independent terms of the onset probability of pairs ``idx``."""
+        return _PairTerms(self.model.enterprises.pair_ent[idx], self.pair_grid[idx],
+                         self.imitation_weight[idx], self.deciding[idx], self.fixed_rate[idx, 0],
+                         self.fixed_rate[idx, 1], self.domain_weight[idx])
+
+    def _probability(self, idx: np.ndarray, terms: _PairTerms) -> np.ndarray:
+        """The onset probability of pairs ``idx`` with their :meth:`pair_terms`, as if free."""
         m = self.model
         cs = m.config.compliance
         ent = m.enterprises
         sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
         utility = ent.gain[idx] - self.weight(ent.p_hat[idx]) * sanction
-        utility += m.trust.utility_shift(ent.pair_ent[idx])  # voluntary compliance (M6)
-        imitation = self.imitation_weight[idx]
-        if np.count_nonzero(imitation):  # some imitators: add the grid's violating share (M7)
-            utility += imitation * m.grid_violation_share(idx)
-        sigmoid = cs.max_onset_rate_per_year / (1.0 + np.exp(-utility / cs.choice_noise))
-        fixed = self.fixed_rate[idx, ent.advised[idx].view(np.uint8)]
-        rate = np.where(self.deciding[idx], sigmoid, fixed)
-        return np.minimum(rate * self.domain_weight[idx] / 365.0, 1.0)
+        utility += m.trust.utility_shift(terms.firm)  # voluntary compliance (M6)
+        if self.imitators:  # add the grid's violating share (M7; 0 for non-imitators: u + 0.0 = u)
+            utility += terms.imitation * m.grid_violation_share(grids=terms.grid)
+        # u / -noise is -u / noise bit for bit (IEEE division is correctly rounded, sign-symmetric)
+        sigmoid = cs.max_onset_rate_per_year / (1.0 + np.exp(utility / -cs.choice_noise))
+        fixed = np.where(ent.advised[idx], terms.fixed_advised, terms.fixed)
+        rate = np.where(terms.deciding, sigmoid, fixed)
+        return np.minimum(rate * terms.domain_weight / 365.0, 1.0)
 
     def keyed_draws(self, pairs: np.ndarray, days: np.ndarray | int) -> np.ndarray:
         """Draw the keyed numbers of would-be violations of ``pairs`` beginning on ``days``.
@@ -261,19 +305,24 @@ class Compliance:
         return draws
 
     def step(self, day: int) -> None:
-        """Draw today's onsets and register the new violations."""
+        """Draw today's onsets and register the new violations.
+
+        The onset probability is evaluated for all of today's candidates, those already
+        violating included (it has no side effects and uses no random numbers), so the
+        candidates' keyed draws and probability terms are slices of the block's.
+        """
         m = self.model
         cal = self.calendar
         lo, hi = cal.span(day)
-        if self.block_horizon != cal.horizon:  # a new block: draw its candidates' keyed numbers
+        if self.block_horizon != cal.horizon:  # a new block: its candidates' draws and terms
             self.block_draws = self.keyed_draws(cal.day_pairs, cal.days)
+            self.block_terms = self.pair_terms(cal.day_pairs)
             self.block_horizon = cal.horizon
-        cand = cal.day_pairs[lo:hi]
-        free = m.enterprises.violation[cand] < 0
-        if not np.count_nonzero(free):
+        if lo == hi:
             return
-        cand = cand[free]
-        draws = self.block_draws[lo:hi][free]
-        new = draws["accept_at"] < self._onset_probability(cand)
+        cand = cal.day_pairs[lo:hi]
+        draws = self.block_draws[lo:hi]
+        new = draws["accept_at"] < self._probability(cand, self.block_terms.slice(lo, hi))
+        new &= m.enterprises.violation[cand] < 0
         if np.count_nonzero(new):
             m.open_violations(cand[new], day, draws[new])

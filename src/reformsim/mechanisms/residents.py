@@ -55,8 +55,8 @@ class ResidentServices:
         per_working_day = sv.demand_per_resident_per_year / (365.0 * m.calendar.week / 7.0)
         k = int(rng.poisson(n_res * per_working_day)) if n_res else 0
         who = rng.integers(0, n_res, k) if k else np.zeros(0, dtype=np.int64)
-        self_ok = rng.random(k) < m.residents.literacy[who]
-        need = who[~self_ok]
+        failed = rng.random(k) >= m.residents.literacy[who]  # self-service fails (not u < literacy)
+        need = who[failed]
         grids = m.residents.grid[need]
         capacity = self.capacity
         asking = np.bincount(grids, minlength=n_grids)
@@ -67,7 +67,7 @@ class ResidentServices:
         else:
             served = _served_in_arrival_order(grids, capacity)
             n_served = np.bincount(grids[served], minlength=n_grids)
-            ok = np.concatenate([who[self_ok], need[served]])
+            ok = np.concatenate([who[~failed], need[served]])
             bad = need[~served]
         m.patrol_hours = np.maximum(hours - n_served * sv.assist_hours, 0.0)
         w = 0.1 * m.config.satisfaction.learning_weight
