@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reformsim.mechanisms.inspection import dyadic
+from reformsim.mechanisms.inspection import bernoulli_positions, dyadic
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
 
@@ -51,8 +51,9 @@ def test_daily_rate_equals_the_firm_by_firm_rate(small_integrated: Scenario, rat
 
 
 @pytest.mark.parametrize("three_colour", [True, False])
-def test_draws_below_the_top_rate_equal_the_per_firm_comparison(small_integrated: Scenario,
-                                                                three_colour: bool) -> None:
+def test_draw_by_colour_table_equals_the_per_firm_thinning(small_integrated: Scenario,
+                                                           three_colour: bool) -> None:
+    """The colour-table lookup of the candidates equals comparing with each firm's own rate."""
     rates = {"green": 0.5, "yellow": 1.5, "black": 60.0}  # more firms below the top rate
     sc = small_integrated.with_updates({"levers.three_colour": three_colour,
                                         "inspection.rate_per_year": rates})
@@ -60,13 +61,14 @@ def test_draws_below_the_top_rate_equal_the_per_firm_comparison(small_integrated
     ip, ent = m.inspection_planning, m.enterprises
     for seed in range(4):
         _recolour(m, seed)
-        fast = ip.draw_chosen(np.random.default_rng(seed))
-        u = np.random.default_rng(seed).random(ent.n)
-        np.testing.assert_array_equal(fast, np.flatnonzero(u < _plain_rate(m)))
-        fast = ip.draw_chosen(np.random.default_rng(seed), ent.pair_ent)
-        u = np.random.default_rng(seed).random(ent.n_pairs)
-        np.testing.assert_array_equal(fast, np.flatnonzero(u < _plain_rate(m)[ent.pair_ent]))
-        assert fast.size > 0
+        for firm_of in (None, ent.pair_ent):
+            fast = ip.draw_chosen(np.random.default_rng(seed), firm_of)
+            rng = np.random.default_rng(seed)
+            rate = _plain_rate(m) if firm_of is None else _plain_rate(m)[firm_of]
+            cand = bernoulli_positions(rng, rate.size, ip.bound)
+            u = rng.random(cand.size)
+            np.testing.assert_array_equal(fast, cand[u < rate[cand] / ip.bound])
+            assert fast.size > 0
 
 
 def test_dyadic_rates_and_their_exactness_bound() -> None:

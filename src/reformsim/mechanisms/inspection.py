@@ -14,6 +14,15 @@ spread uniformly at random whatever the colour (双随机; Hampton 2005: keep a 
 Planned visits enter the body's queue at the start of the working day; visits not started within
 ``STALE_DAYS`` (30) are cancelled.
 
+Each working day every firm (joint design) or exposure pair (per-department design) is chosen
+independently with its daily visit probability. The draw is by thinning (Lewis & Shedler 1979),
+like violation onsets: candidates are the successes of a Bernoulli process with a bound ``b`` on
+every probability, drawn as geometric gaps (:func:`bernoulli_positions`), and a candidate is
+chosen with probability ``rate / b`` (one more uniform each). ``b`` is the highest rate of the
+scenario (any colour, or the uniform rate) per working day: it depends on neither the levers nor
+the state, so designs share the candidates and their uniforms (common random numbers) and the
+cost is proportional to the ~``b * size`` candidates, not to the number of firms or pairs.
+
 Yearly cap (检查频次上限, ``levers.inspection_cap_per_year``; 0 = no cap): a firm planned for
 that many visits in the current year (days ``[365k, 365(k+1))``, counted in
 ``Enterprises.planned_this_year``, cancelled visits included) gets no more planned visits that
@@ -24,6 +33,7 @@ same day, they are served in department order up to the firm's remaining quota.
 References
 ----------
 Harrington (1988); Liu & Neilson (2013); Haining 三相一就 (2025, L1); Hampton (2005).
+Lewis & Shedler (1979) for thinning.
 Caps of on-site visits per body per firm per year (O2, O4, O14; domain.md §5, M14).
 """
 
@@ -44,6 +54,11 @@ if TYPE_CHECKING:
 
 
 STALE_DAYS = 30.0
+
+#: relative margin of the thinning bound over the highest yearly rate: it absorbs the rounding of
+#: the rate formula (a rate can exceed the highest rate by a few ulps), so that no rate exceeds
+#: the bound with validated parameters and :meth:`InspectionPlanning._add_above_bound` stays idle
+BOUND_MARGIN = 1e-9
 
 
 @dataclass(slots=True)
@@ -83,10 +98,19 @@ class InspectionPlanning:
         #: the targeted rates as integers over a common power of two, if the sum of the firms'
         #: rates is exact (None: not shown, see :func:`dyadic`)
         self._dyadic = dyadic(self._targeted, model.enterprises.n)
-        #: cache of :meth:`_daily_table`: the colour counts it was computed for, the table,
-        #: its highest rate and whether all its rates are equal
+        #: working days per year: a yearly rate over it is a daily probability
+        self._days_per_year = 365.0 * model.calendar.week / 7.0
+        #: thinning bound: the highest daily probability of any firm in any design (the highest
+        #: rate of the scenario, whatever the levers; NaN ignored), at most 1
+        highest = max((r for r in [*spec.rate_per_year.values(), spec.uniform_rate_per_year]
+                       if not math.isnan(r)), default=0.0)
+        self.bound = min(highest * (1.0 + BOUND_MARGIN) / self._days_per_year, 1.0)
+        #: cache of :meth:`_daily_table`: the colour counts it was computed for, the table, the
+        #: acceptance probability of a candidate per colour (the table over :attr:`bound`), the
+        #: highest rate and whether all rates are equal
         self._table_key: tuple[int, int] | None = None
         self._table: np.ndarray | None = None
+        self._accept = np.zeros(3)
         self._top = 0.0
         self._uniform = False
         #: 0, 1, ..., n_pairs - 1 (read-only): a joint visit checks a slice of it, its firm's pairs
@@ -151,8 +175,9 @@ class InspectionPlanning:
         m = self.model
         counts = self._colour_counts() if m.config.levers.three_colour else (0, 0)
         if self._table is None or counts != self._table_key:
-            rates = self._rates(365.0 * m.calendar.week / 7.0, counts)
+            rates = self._rates(self._days_per_year, counts)
             self._table, self._table_key = np.array(rates), counts
+            self._accept = self._table / self.bound if self.bound > 0 else np.zeros(3)
             # the largest rate ignoring NaN (a NaN rate chooses nobody, as u < NaN is false)
             self._top = max((r for r in rates if not math.isnan(r)), default=math.nan)
             self._uniform = rates[0] == rates[1] == rates[2]
@@ -168,21 +193,49 @@ class InspectionPlanning:
 
     def draw_chosen(self, rng: np.random.Generator, firm_of: np.ndarray | None = None
                     ) -> np.ndarray:
-        """Today's draw: ``np.flatnonzero(rng.random(size) < rate)``.
+        """Today's draw: each index chosen independently with its probability ``rate``.
 
-        ``rate`` is :meth:`daily_rate` (one draw per firm) or, given ``firm_of`` (the firm of
-        each exposure pair), :meth:`pair_rate`. A draw at or above the table's highest rate
-        chooses nobody, so only the few draws below it have their firm's rate looked up (the
-        same comparisons of the same numbers, without a rate per firm).
+        ``rate`` is :meth:`daily_rate` (one index per firm) or, given ``firm_of`` (the firm of
+        each exposure pair), :meth:`pair_rate`. By thinning: the candidates are a Bernoulli
+        process with probability :attr:`bound` over the indices (:func:`bernoulli_positions`),
+        and candidate ``i`` is chosen if a uniform is below ``rate[i] / bound``, so
+        ``P(chosen) = bound * rate[i] / bound = rate[i]``. A NaN rate chooses nobody (the
+        comparison is false). A rate above the bound (only with ``BOUND_MARGIN`` too small for
+        the rounding of the rates) is completed by :meth:`_add_above_bound`.
+
+        Returns
+        -------
+        ndarray
+            The chosen indices, in increasing order.
         """
         ent = self.model.enterprises
-        table = self._daily_table()
-        u = rng.random(ent.n if firm_of is None else firm_of.size)
-        below = (u < self._top).nonzero()[0]
+        self._daily_table()
+        bound = self.bound
+        size = ent.n if firm_of is None else firm_of.size
+        cand = bernoulli_positions(rng, size, bound)
+        u = rng.random(cand.size)
         if self._uniform:
-            return below
-        firms = below if firm_of is None else firm_of[below]
-        return below[u[below] < table.take(ent.colour[firms])]
+            chosen = cand[u < self._accept[0]]
+        else:
+            firms = cand if firm_of is None else firm_of[cand]
+            chosen = cand[u < self._accept.take(ent.colour[firms])]
+        if self._top > bound and bound < 1.0:
+            chosen = self._add_above_bound(rng, chosen, firm_of)
+        return chosen
+
+    def _add_above_bound(self, rng: np.random.Generator, chosen: np.ndarray,
+                         firm_of: np.ndarray | None) -> np.ndarray:
+        """Complete :meth:`draw_chosen` for indices whose rate exceeds the bound ``b < 1``.
+
+        Their candidates were all chosen (``rate / b > 1``). Each of them is also chosen, on its
+        own, with probability ``q = (rate - b) / (1 - b)``, so that in all
+        ``P(chosen) = 1 - (1 - b) (1 - q) = rate`` (a rate of 1 or more: always). This draws
+        one uniform per index: a slow path for rates the bound does not cover.
+        """
+        rate = self.daily_rate() if firm_of is None else self.daily_rate()[firm_of]
+        b = self.bound
+        extra = rng.random(rate.size) < (rate - b) / (1.0 - b)
+        return np.union1d(chosen, np.flatnonzero(extra))
 
     def step(self, day: int) -> None:
         """Queue today's visits (working days only)."""
@@ -325,3 +378,49 @@ def dyadic(values: list[float], n: int) -> tuple[list[int], int] | None:
     den = max(q for _, q in ratios)
     nums = [p * (den // q) for p, q in ratios]
     return (nums, den) if n * max(abs(k) for k in nums) <= 2**53 else None
+
+
+def bernoulli_positions(rng: np.random.Generator, size: int, p: float,
+                        chunk: int | None = None) -> np.ndarray:
+    """Successes of ``size`` independent Bernoulli(``p``) trials, as sorted positions.
+
+    The gaps between successes are geometric (Lewis & Shedler 1979 thinning needs exactly this),
+    drawn in chunks, so the cost is proportional to ``size * p``, not to ``size``. The positions
+    do not depend on ``chunk`` (a stream's geometric variates are the same one by one or in an
+    array); only how many numbers are drawn past the end of the range does. The draws depend on
+    ``size``, ``p`` and ``chunk``, never on the model's state. ``p <= 0`` (or NaN) gives no
+    success and draws nothing.
+
+    Parameters
+    ----------
+    rng
+        The stream to draw from.
+    size
+        Number of trials.
+    p
+        Success probability of each trial, at most 1.
+    chunk
+        Gaps drawn at a time; by default the expected number of successes plus four standard
+        deviations plus 16, rarely exceeded.
+
+    Returns
+    -------
+    ndarray of int64
+        Positions in ``[0, size)``, increasing.
+    """
+    if not (p > 0.0 and size > 0):
+        return np.zeros(0, dtype=np.int64)
+    if chunk is None:
+        mean = size * p
+        chunk = int(mean + 4.0 * math.sqrt(mean)) + 16
+    parts = []
+    last = -1  # position of the latest success
+    while last < size:
+        gaps = rng.geometric(p, chunk)
+        np.minimum(gaps, size + 1, out=gaps)  # a gap past the end ends the range: no overflow
+        pos = np.cumsum(gaps)
+        pos += last
+        parts.append(pos)
+        last = int(pos[-1])
+    pos = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return pos[:pos.searchsorted(size)]
