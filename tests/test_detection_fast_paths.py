@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from reformsim.mechanisms.detection import COMPLAINT
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
+
+SCHEDULED = ("detect_at", "channel", "self_end_at")
 
 
 def test_complainants_picked_one_by_one_equal_the_vectorised_pick(
@@ -32,3 +35,41 @@ def test_complainants_picked_one_by_one_equal_the_vectorised_pick(
     m.resident_grid_start = np.zeros_like(m.resident_grid_start)
     np.testing.assert_array_equal(d._complainants_scalar(ids, np.zeros(ids.size, np.int8)),
                                   np.full(ids.size, -1))
+
+
+
+def _invisible_somewhere(m: ReformModel) -> None:
+    """Zero hazards for some matters and grids, and mixed team authority (all channels, NaN)."""
+    det = m.detection
+    det._matter_factor[::3] = 0.0
+    det._matter_rows = [tuple(row) for row in det._matter_factor.tolist()]
+    det._grid_factor[::4, 0] = 0.0
+    det.patrol_intensity[::5] = 0.0
+    det._refresh_patrol_factor()
+    m.team_authority[::2] = ~m.team_authority[::2]
+
+
+@pytest.mark.parametrize("n_new", [1, 13, 64, 90])
+def test_schedule_new_equals_schedule(small_integrated: Scenario, n_new: int) -> None:
+    """Detection.schedule_new (scalars up to 64 violations) equals Detection.schedule."""
+    fast, general = ReformModel(small_integrated, seed=5), ReformModel(small_integrated, seed=5)
+    det = general.detection
+    det.schedule_new = lambda start, draws, grids: det.schedule(  # type: ignore[method-assign]
+        np.arange(start, start + draws.size), draws)
+    for m in (fast, general):
+        m.run_for(20)
+        _invisible_somewhere(m)
+        free = np.flatnonzero(m.enterprises.violation < 0)
+        pairs = np.random.default_rng(n_new).choice(free, n_new, replace=False)
+        m.open_violations(np.sort(pairs), m.day, m.compliance.keyed_draws(np.sort(pairs), m.day))
+    for name in SCHEDULED:
+        np.testing.assert_array_equal(fast.violations[name], general.violations[name], name)
+    assert np.isinf(fast.violations["detect_at"]).any()
+    np.testing.assert_array_equal(fast.detection.watch, general.detection.watch)
+    n = fast.violations.n
+    np.testing.assert_array_equal(fast.detection.complainant_u[:n],
+                                  general.detection.complainant_u[:n])
+    for m in (fast, general):
+        m.run_for(10)
+    np.testing.assert_array_equal(fast.cases["detected_at"], general.cases["detected_at"])
+

@@ -318,8 +318,10 @@ class ReformModel(mesa.Model):
         ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
                                      domain=doms, matter=matters, onset_at=draws["onset_at"])
         ent.violation[pairs] = ids
-        np.add.at(self.violating_in_grid, self.pair_grid[pairs], 1)
-        self.detection.schedule(ids, draws)
+        grids = self.pair_grid[pairs]
+        np.add.at(self.violating_in_grid, grids, 1)
+        if ids.size:
+            self.detection.schedule_new(ids.item(0), draws, grids)
         return ids
 
     def end_violations(self, ids: np.ndarray, at: np.ndarray, distinct: bool = False) -> None:

@@ -61,6 +61,9 @@ class Detection:
         self._refresh_patrol_factor()
         self._report_factor = np.ones((2, 3))
         self._report_factor[0, 1] = det.report_share_without_authority
+        #: the matter and report tables as Python rows (for :meth:`schedule_new`)
+        self._matter_rows = [tuple(row) for row in self._matter_factor.tolist()]
+        self._report_rows = [tuple(row) for row in self._report_factor.tolist()]
         #: per violation id, the keyed uniform that picks the complainant (set by schedule)
         self.complainant_u = np.zeros(0)
 
@@ -137,6 +140,67 @@ class Detection:
         self._keep_complainant_u(ids, draws["complainant_u"])
         soon = np.fmin(detect_at, self_end_at) < m.config.run.days
         self.watch = np.concatenate([self.watch, ids[soon]])
+
+    #: up to this many new violations, :meth:`schedule_new` works on Python scalars
+    scalar_schedule_up_to = 64
+
+    def schedule_new(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
+        """:meth:`schedule` for violations just opened from their compliance records.
+
+        Parameters
+        ----------
+        start
+            Id of the first violation; the others follow it (rows ``start:start + n``).
+        draws
+            Their :data:`~reformsim.mechanisms.compliance.DRAW_DTYPE` records (whose
+            ``onset_at`` and ``matter`` are the violations' columns).
+        grids
+            Their grids.
+
+        Notes
+        -----
+        A small day is computed on Python scalars with the same operations as :meth:`schedule`:
+        per channel the product ``(matter * grid) * report``, the total ``(h_c + h_p) + h_f``
+        (numpy's order for a row of three), the delay ``detect_exp / total`` and the channel
+        as the number of cumulative shares ``h_c / total``, ``(h_c + h_p) / total`` below
+        ``u`` (none when nobody can see the violation: its shares are NaN).
+        """
+        n = draws.size
+        ids = np.arange(start, start + n)
+        if n > self.scalar_schedule_up_to:
+            self.schedule(ids, draws)
+            return
+        m = self.model
+        v = m.violations.cols
+        rows = draws.tolist()  # (accept_at, onset_at, matter, detect_exp, channel_u, ...)
+        report = self._report_rows
+        reports = [report[a] for a in m.team_authority[draws["matter"]].tolist()]
+        matter_rows, days = self._matter_rows, m.config.run.days
+        detect, channel, soon = [], [], []
+        for vid, row, (g0, g1, g2), (r0, r1, r2) in zip(
+                range(start, start + n), rows, self._grid_factor[grids].tolist(), reports,
+                strict=True):
+            _, onset, matter, detect_exp, u, self_end_at, _ = row
+            f0, f1, f2 = matter_rows[matter]
+            h0 = f0 * g0 * r0
+            h1 = f1 * g1 * r1
+            total = h0 + h1 + f2 * g2 * r2
+            if total > 0:
+                detect_at = onset + detect_exp / total
+                channel.append((u > h0 / total) + (u > (h0 + h1) / total))
+            else:
+                detect_at = onset + math.inf
+                channel.append(0)
+            detect.append(detect_at)
+            if min(detect_at, self_end_at) < days:
+                soon.append(vid)
+        rows_slice = slice(start, start + n)
+        v["detect_at"][rows_slice] = detect
+        v["channel"][rows_slice] = channel
+        v["self_end_at"][rows_slice] = draws["self_end_at"]
+        self._keep_complainant_u(ids, draws["complainant_u"])
+        if soon:
+            self.watch = np.concatenate([self.watch, np.array(soon, dtype=np.int64)])
 
     def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
         """Keep the complainant uniforms of violations ``ids`` until they are detected."""
