@@ -1,4 +1,4 @@
-"""Fast paths of detection (step 3, M13) equal the general vectorised code."""
+"""Fast paths of detection (step 3, M13) and keyed case uniforms equal the general code."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from reformsim.mechanisms.detection import COMPLAINT
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
+from reformsim.streams import Streams, keyed_uniform_premixed, premix_hash
 
 SCHEDULED = ("detect_at", "channel", "self_end_at")
 
@@ -35,7 +36,6 @@ def test_complainants_picked_one_by_one_equal_the_vectorised_pick(
     m.resident_grid_start = np.zeros_like(m.resident_grid_start)
     np.testing.assert_array_equal(d._complainants_scalar(ids, np.zeros(ids.size, np.int8)),
                                   np.full(ids.size, -1))
-
 
 
 def _invisible_somewhere(m: ReformModel) -> None:
@@ -73,3 +73,15 @@ def test_schedule_new_equals_schedule(small_integrated: Scenario, n_new: int) ->
         m.run_for(10)
     np.testing.assert_array_equal(fast.cases["detected_at"], general.cases["detected_at"])
 
+
+def test_premixed_keyed_uniform_equals_the_keyed_uniform() -> None:
+    """Premixed entity hash and memoised slot half give keyed_uniform, repeated slots included."""
+    s = Streams(7)
+    rng = np.random.default_rng(0)
+    entities = rng.integers(0, 10**6, 200)
+    slots = np.concatenate([rng.integers(0, 400 * 4096, 150), [0, 2**40, 2**63 - 1, 5, 5]])
+    for e in entities.tolist():
+        h = premix_hash(s.keyed_hash_scalar("keyed_cases", e))
+        expected = s.keyed_uniform("keyed_cases", np.full(slots.size, e), slots)
+        got = [keyed_uniform_premixed(h, t) for t in slots.tolist()]
+        assert got == expected.tolist()
