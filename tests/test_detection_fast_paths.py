@@ -44,14 +44,15 @@ def _invisible_somewhere(m: ReformModel) -> None:
     det._matter_factor[::3] = 0.0
     det._matter_rows = [tuple(row) for row in det._matter_factor.tolist()]
     det._grid_factor[::4, 0] = 0.0
+    det._complaint_list = det._grid_factor[:, 0].tolist()
     det.patrol_intensity[::5] = 0.0
     det._refresh_patrol_factor()
     m.team_authority[::2] = ~m.team_authority[::2]
 
 
-@pytest.mark.parametrize("n_new", [1, 13, 64, 90])
+@pytest.mark.parametrize("n_new", [1, 13, 20, 40])
 def test_schedule_new_equals_schedule(small_integrated: Scenario, n_new: int) -> None:
-    """Detection.schedule_new (scalars up to 64 violations) equals Detection.schedule."""
+    """Detection.schedule_new (scalars up to 20 violations) equals Detection.schedule."""
     fast, general = ReformModel(small_integrated, seed=5), ReformModel(small_integrated, seed=5)
     det = general.detection
     det.schedule_new = lambda start, draws, grids: det.schedule(  # type: ignore[method-assign]

@@ -61,9 +61,11 @@ class Detection:
         self._refresh_patrol_factor()
         self._report_factor = np.ones((2, 3))
         self._report_factor[0, 1] = det.report_share_without_authority
-        #: the matter and report tables as Python rows (for :meth:`schedule_new`)
+        #: the matter table as Python rows, the patrol reporting share per "team has power"
+        #: and the complaint column of the grid table as lists (for :meth:`schedule_new`)
         self._matter_rows = [tuple(row) for row in self._matter_factor.tolist()]
-        self._report_rows = [tuple(row) for row in self._report_factor.tolist()]
+        self._report_share = self._report_factor[:, 1].tolist()
+        self._complaint_list = self._grid_factor[:, 0].tolist()
         #: per violation id, the keyed uniform that picks the complainant (set by schedule)
         self.complainant_u = np.zeros(0)
 
@@ -142,7 +144,7 @@ class Detection:
         self.watch = np.concatenate([self.watch, ids[soon]])
 
     #: up to this many new violations, :meth:`schedule_new` works on Python scalars
-    scalar_schedule_up_to = 64
+    scalar_schedule_up_to = 20
 
     def schedule_new(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
         """:meth:`schedule` for violations just opened from their compliance records.
@@ -160,31 +162,33 @@ class Detection:
         Notes
         -----
         A small day is computed on Python scalars with the same operations as :meth:`schedule`:
-        per channel the product ``(matter * grid) * report``, the total ``(h_c + h_p) + h_f``
-        (numpy's order for a row of three), the delay ``detect_exp / total`` and the channel
-        as the number of cumulative shares ``h_c / total``, ``(h_c + h_p) / total`` below
-        ``u`` (none when nobody can see the violation: its shares are NaN).
+        per channel the product ``(matter * grid) * report`` (without its factors 1.0), the
+        total ``(h_c + h_p) + h_f`` (numpy's order for a row of three), the delay
+        ``detect_exp / total`` and the channel as the number of cumulative shares
+        ``h_c / total``, ``(h_c + h_p) / total`` below ``u`` (none when nobody can see the
+        violation: its shares are NaN).
         """
         n = draws.size
-        ids = np.arange(start, start + n)
         if n > self.scalar_schedule_up_to:
-            self.schedule(ids, draws)
+            self.schedule(np.arange(start, start + n), draws)
             return
         m = self.model
         v = m.violations.cols
         rows = draws.tolist()  # (accept_at, onset_at, matter, detect_exp, channel_u, ...)
-        report = self._report_rows
+        report = self._report_share  # the patrol column of _report_factor
         reports = [report[a] for a in m.team_authority[draws["matter"]].tolist()]
+        complaint, patrol = self._complaint_list, self._patrol_factor
         matter_rows, days = self._matter_rows, m.config.run.days
         detect, channel, soon = [], [], []
-        for vid, row, (g0, g1, g2), (r0, r1, r2) in zip(
-                range(start, start + n), rows, self._grid_factor[grids].tolist(), reports,
-                strict=True):
+        # the factors 1 of hazards() (complaint and platform reports, platform per grid) are
+        # left out: x * 1.0 == x
+        for vid, row, grid, r1 in zip(range(start, start + n), rows, grids.tolist(), reports,
+                                      strict=True):
             _, onset, matter, detect_exp, u, self_end_at, _ = row
-            f0, f1, f2 = matter_rows[matter]
-            h0 = f0 * g0 * r0
-            h1 = f1 * g1 * r1
-            total = h0 + h1 + f2 * g2 * r2
+            f0, f1, h2 = matter_rows[matter]
+            h0 = f0 * complaint[grid]
+            h1 = f1 * patrol.item(grid) * r1
+            total = h0 + h1 + h2
             if total > 0:
                 detect_at = onset + detect_exp / total
                 channel.append((u > h0 / total) + (u > (h0 + h1) / total))
@@ -192,23 +196,27 @@ class Detection:
                 detect_at = onset + math.inf
                 channel.append(0)
             detect.append(detect_at)
-            if min(detect_at, self_end_at) < days:
+            if detect_at < days or self_end_at < days:  # fmin(...) < days: neither is NaN
                 soon.append(vid)
         rows_slice = slice(start, start + n)
         v["detect_at"][rows_slice] = detect
         v["channel"][rows_slice] = channel
         v["self_end_at"][rows_slice] = draws["self_end_at"]
-        self._keep_complainant_u(ids, draws["complainant_u"])
+        self._reserve_complainant_u(start + n)
+        self.complainant_u[rows_slice] = draws["complainant_u"]
         if soon:
             self.watch = np.concatenate([self.watch, np.array(soon, dtype=np.int64)])
 
-    def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
-        """Keep the complainant uniforms of violations ``ids`` until they are detected."""
-        need = int(ids.max()) + 1 if ids.size else 0
+    def _reserve_complainant_u(self, need: int) -> None:
+        """Grow :attr:`complainant_u` to hold at least ``need`` violations."""
         if need > self.complainant_u.size:
             grown = np.zeros(max(need, 2 * self.complainant_u.size))
             grown[: self.complainant_u.size] = self.complainant_u
             self.complainant_u = grown
+
+    def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
+        """Keep the complainant uniforms of violations ``ids`` until they are detected."""
+        self._reserve_complainant_u(int(ids.max()) + 1 if ids.size else 0)
         self.complainant_u[ids] = complainant_u
 
     def step(self, day: int) -> np.ndarray:
