@@ -66,7 +66,7 @@ def test_schedule_new_equals_schedule(small_integrated: Scenario, n_new: int) ->
     for name in SCHEDULED:
         np.testing.assert_array_equal(fast.violations[name], general.violations[name], name)
     assert np.isinf(fast.violations["detect_at"]).any()
-    np.testing.assert_array_equal(fast.detection.watch, general.detection.watch)
+    assert fast.detection.watch == general.detection.watch
     n = fast.violations.n
     np.testing.assert_array_equal(fast.detection.complainant_u[:n],
                                   general.detection.complainant_u[:n])
@@ -86,3 +86,15 @@ def test_premixed_keyed_uniform_equals_the_keyed_uniform() -> None:
         expected = s.keyed_uniform("keyed_cases", np.full(slots.size, e), slots)
         got = [keyed_uniform_premixed(h, t) for t in slots.tolist()]
         assert got == expected.tolist()
+
+
+def test_watch_by_day_takes_every_event_once_in_scheduling_order(small_integrated) -> None:
+    """Events go to their day's list (not before the first day not processed); skipped days
+    are taken with the next step, in scheduling order."""
+    d = ReformModel(small_integrated, seed=1).detection
+    d._watch([5, 6, 7], [0.5, 2.25, 1.0])
+    assert d._take_watched(0) == [5]
+    d._watch([8, 9], [0.75, 3.5])  # day 0 is done: 0.75 waits for day 1
+    assert d._take_watched(1) == [7, 8]
+    assert d._take_watched(3) == [6, 9]  # day 2 was skipped
+    assert d.watch == {} and d.next_day == 4

@@ -43,8 +43,11 @@ class Detection:
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         det = model.config.detection
-        #: violations still unknown whose detection or self-correction falls within the run
-        self.watch = np.zeros(0, dtype=np.int64)
+        #: the watch list by day: violations whose detection or self-correction, whichever is
+        #: earlier, falls on that day (within the run), in the order they were scheduled
+        self.watch: dict[int, list[int]] = {}
+        #: the first day :meth:`step` has not yet processed
+        self.next_day = 0
         res = model.residents
         mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
         self.complaint_factor = mass / 1000.0
@@ -140,8 +143,18 @@ class Detection:
         self_end_at = draws["self_end_at"]
         v["self_end_at"][ids] = self_end_at
         self._keep_complainant_u(ids, draws["complainant_u"])
-        soon = np.fmin(detect_at, self_end_at) < m.config.run.days
-        self.watch = np.concatenate([self.watch, ids[soon]])
+        event = np.fmin(detect_at, self_end_at)
+        soon = event < m.config.run.days
+        self._watch(ids[soon].tolist(), event[soon].tolist())
+
+    def _watch(self, ids: list[int], events: list[float]) -> None:
+        """Put violations on the watch list of the day of their event (not before today's).
+
+        An event time is at least the onset (non-negative), so ``int`` is its floor.
+        """
+        watch, first = self.watch, self.next_day
+        for vid, event in zip(ids, events, strict=True):
+            watch.setdefault(max(int(event), first), []).append(vid)
 
     #: up to this many new violations, :meth:`schedule_new` works on Python scalars
     scalar_schedule_up_to = 20
@@ -179,7 +192,7 @@ class Detection:
         reports = [report[a] for a in m.team_authority[draws["matter"]].tolist()]
         complaint, patrol = self._complaint_list, self._patrol_factor
         matter_rows, days = self._matter_rows, m.config.run.days
-        detect, channel, soon = [], [], []
+        detect, channel, soon, events = [], [], [], []
         # the factors 1 of hazards() (complaint and platform reports, platform per grid) are
         # left out: x * 1.0 == x
         for vid, row, grid, r1 in zip(range(start, start + n), rows, grids.tolist(), reports,
@@ -196,16 +209,17 @@ class Detection:
                 detect_at = onset + math.inf
                 channel.append(0)
             detect.append(detect_at)
-            if detect_at < days or self_end_at < days:  # fmin(...) < days: neither is NaN
+            event = detect_at if detect_at < self_end_at else self_end_at  # fmin: neither is NaN
+            if event < days:
                 soon.append(vid)
+                events.append(event)
         rows_slice = slice(start, start + n)
         v["detect_at"][rows_slice] = detect
         v["channel"][rows_slice] = channel
         v["self_end_at"][rows_slice] = draws["self_end_at"]
         self._reserve_complainant_u(start + n)
         self.complainant_u[rows_slice] = draws["complainant_u"]
-        if soon:
-            self.watch = np.concatenate([self.watch, np.array(soon, dtype=np.int64)])
+        self._watch(soon, events)
 
     def _reserve_complainant_u(self, need: int) -> None:
         """Grow :attr:`complainant_u` to hold at least ``need`` violations."""
@@ -222,8 +236,8 @@ class Detection:
     def step(self, day: int) -> np.ndarray:
         """End today's self-corrections, then open cases for today's detections.
 
-        Whichever comes first, detection or self-correction, wins; a violation that an
-        inspection found or that was rectified is dropped from the watch list.
+        Whichever comes first, detection or self-correction, wins; a violation on today's
+        watch list that an inspection found or that was rectified meanwhile is skipped.
 
         Returns
         -------
@@ -235,16 +249,16 @@ class Detection:
         patrol = self.patrol_intensity
         patrol += (m.patrol_hours + m.officer_patrol_hours - patrol) / 14.0
         np.divide(patrol, 8.0, out=self._patrol_factor)  # _refresh_patrol_factor()
-        w = self.watch
+        today = self._take_watched(day)
+        if not today:
+            return np.zeros(0, dtype=np.int64)
+        w = np.array(today, dtype=np.int64)
         w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
-        event = np.fmin(end_t, det_t) < day + 1.0  # something happens today
-        ends = event & (end_t <= det_t)  # self-correction first
-        due = event ^ ends  # detection first
+        ends = end_t <= det_t  # self-correction first
         if np.count_nonzero(ends):
             m.end_violations(w[ends], end_t[ends], distinct=True)
-        self.watch = w[~event]
-        ids = w[due]
+        ids = w[~ends]  # detection first
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
         ids = ids[np.argsort(v["detect_at"][ids], kind="stable")]
@@ -252,6 +266,15 @@ class Detection:
         source = v["channel"][ids].astype(np.int8, copy=False)
         complainant = self._complainants(ids, source)
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
+
+    def _take_watched(self, day: int) -> list[int]:
+        """Take the watched violations whose event falls today (or on a day not processed)."""
+        watch = self.watch
+        today = watch.pop(day, [])
+        for earlier in range(self.next_day, day):  # only if days were skipped
+            today = watch.pop(earlier, []) + today
+        self.next_day = max(self.next_day, day + 1)
+        return today
 
     def _complainants(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
         """Pick the resident behind each complaint (uniformly among the grid's residents)."""
