@@ -41,7 +41,7 @@ from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
 from reformsim.population import build_enterprises, build_residents
 from reformsim.scenario import Scenario
-from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_from_hash
+from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_premixed, premix_hash
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
@@ -318,8 +318,10 @@ class ReformModel(mesa.Model):
         ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
                                      domain=doms, matter=matters, onset_at=draws["onset_at"])
         ent.violation[pairs] = ids
-        np.add.at(self.violating_in_grid, self.pair_grid[pairs], 1)
-        self.detection.schedule(ids, draws)
+        grids = self.pair_grid[pairs]
+        np.add.at(self.violating_in_grid, grids, 1)
+        if ids.size:
+            self.detection.schedule_new(ids.item(0), draws, grids)
         return ids
 
     def end_violations(self, ids: np.ndarray, at: np.ndarray, distinct: bool = False) -> None:
@@ -395,16 +397,20 @@ class ReformModel(mesa.Model):
         ``slot`` (0-63) names the quantity (service time, rectification, referral hop, ...).
         A case's key and the hash of its entity are computed once and kept (the columns they
         come from never change after the case is opened: routing and casework reuse them), so
-        each slot costs only the per-slot half of the hash.
+        each slot costs only the per-slot half of the hash (premixed: the slot's half of the
+        finaliser's first step is memoised per slot).
         """
         keys = self.cases.uniform_keys
         key = keys.get(cid)
         if key is None:
             key = keys[cid] = self._case_key_of(cid)
-        return keyed_uniform_from_hash(key[0], key[1] + slot)
+        return keyed_uniform_premixed(key[0], key[1] + slot)
 
     def _case_key_of(self, cid: int) -> tuple[int, int]:
-        """``(hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
+        """``(premixed hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
+
+        The hash is kept as :func:`~reformsim.streams.premix_hash` for
+        :func:`~reformsim.streams.keyed_uniform_premixed`.
 
         The entity is the violation's exposure pair; slot ``k`` of the case is
         ``(onset_day * 64 + min(attempt, 63)) * 64 + k`` in stream ``keyed_cases``.
@@ -414,7 +420,8 @@ class ReformModel(mesa.Model):
         v = self.violations.cols
         day = int(v["onset_at"].item(vid))
         first = (day * 64 + min(cols["attempt"][cid], 63)) * SLOTS_PER_DAY
-        return self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid)), first
+        hashed = self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid))
+        return premix_hash(hashed), first
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:

@@ -77,6 +77,47 @@ def keyed_uniform_from_hash(hashed: int, slot: int) -> float:
     return (x >> 11) * _TO_UNIT
 
 
+def premix_hash(hashed: int) -> int:
+    """``hashed ^ (hashed >> 30)``: the entity's half of the finaliser's first step.
+
+    The first step of the SplitMix64 finaliser, ``x ^= x >> 30``, distributes over the xor of
+    an entity's hash and a slot's constant, ``x = hashed ^ c``:
+    ``x ^ (x >> 30) == (hashed ^ (hashed >> 30)) ^ (c ^ (c >> 30))``. So each half can be
+    computed once (per case, per slot) and :func:`keyed_uniform_premixed` starts after it.
+    """
+    return hashed ^ (hashed >> 30)
+
+
+#: :func:`premix_slot` of the slots asked so far (a pure function of the slot: any seed, any run)
+_SLOT_PREMIX: dict[int, int] = {}
+
+
+def premix_slot(slot: int) -> int:
+    """Return the slot's half of the finaliser's first step (see :func:`premix_hash`), memoised."""
+    c = _SLOT_PREMIX.get(slot)
+    if c is None:
+        if len(_SLOT_PREMIX) >= 1 << 16:
+            _SLOT_PREMIX.clear()
+        c = (slot * _M2_I + _GOLDEN_I) & _MASK
+        c = _SLOT_PREMIX[slot] = c ^ (c >> 30)
+    return c
+
+
+def keyed_uniform_premixed(hashed_premix: int, slot: int) -> float:
+    """:func:`keyed_uniform_from_hash` from :func:`premix_hash` of the entity's hash (same value).
+
+    The rest of the SplitMix64 finaliser after its first step, on the xor of the two halves
+    (5 big-int operations fewer per draw than :func:`keyed_uniform_from_hash`).
+    """
+    c = _SLOT_PREMIX.get(slot)  # premix_slot(slot), inlined (~10^4 calls a run)
+    x = hashed_premix ^ (premix_slot(slot) if c is None else c)
+    x = (x * _M1_I) & _MASK
+    x ^= x >> 27
+    x = (x * _M2_I) & _MASK
+    x ^= x >> 31
+    return (x >> 11) * _TO_UNIT
+
+
 def _mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser on a uint64 array (wrapping arithmetic), in place.
 

@@ -43,8 +43,11 @@ class Detection:
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         det = model.config.detection
-        #: violations still unknown whose detection or self-correction falls within the run
-        self.watch = np.zeros(0, dtype=np.int64)
+        #: the watch list by day: violations whose detection or self-correction, whichever is
+        #: earlier, falls on that day (within the run), in the order they were scheduled
+        self.watch: dict[int, list[int]] = {}
+        #: the first day :meth:`step` has not yet processed
+        self.next_day = 0
         res = model.residents
         mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
         self.complaint_factor = mass / 1000.0
@@ -61,6 +64,11 @@ class Detection:
         self._refresh_patrol_factor()
         self._report_factor = np.ones((2, 3))
         self._report_factor[0, 1] = det.report_share_without_authority
+        #: the matter table as Python rows, the patrol reporting share per "team has power"
+        #: and the complaint column of the grid table as lists (for :meth:`schedule_new`)
+        self._matter_rows = [tuple(row) for row in self._matter_factor.tolist()]
+        self._report_share = self._report_factor[:, 1].tolist()
+        self._complaint_list = self._grid_factor[:, 0].tolist()
         #: per violation id, the keyed uniform that picks the complainant (set by schedule)
         self.complainant_u = np.zeros(0)
 
@@ -135,23 +143,101 @@ class Detection:
         self_end_at = draws["self_end_at"]
         v["self_end_at"][ids] = self_end_at
         self._keep_complainant_u(ids, draws["complainant_u"])
-        soon = np.fmin(detect_at, self_end_at) < m.config.run.days
-        self.watch = np.concatenate([self.watch, ids[soon]])
+        event = np.fmin(detect_at, self_end_at)
+        soon = event < m.config.run.days
+        self._watch(ids[soon].tolist(), event[soon].tolist())
 
-    def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
-        """Keep the complainant uniforms of violations ``ids`` until they are detected."""
-        need = int(ids.max()) + 1 if ids.size else 0
+    def _watch(self, ids: list[int], events: list[float]) -> None:
+        """Put violations on the watch list of the day of their event (not before today's).
+
+        An event time is at least the onset (non-negative), so ``int`` is its floor.
+        """
+        watch, first = self.watch, self.next_day
+        for vid, event in zip(ids, events, strict=True):
+            watch.setdefault(max(int(event), first), []).append(vid)
+
+    #: up to this many new violations, :meth:`schedule_new` works on Python scalars
+    scalar_schedule_up_to = 20
+
+    def schedule_new(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
+        """:meth:`schedule` for violations just opened from their compliance records.
+
+        Parameters
+        ----------
+        start
+            Id of the first violation; the others follow it (rows ``start:start + n``).
+        draws
+            Their :data:`~reformsim.mechanisms.compliance.DRAW_DTYPE` records (whose
+            ``onset_at`` and ``matter`` are the violations' columns).
+        grids
+            Their grids.
+
+        Notes
+        -----
+        A small day is computed on Python scalars with the same operations as :meth:`schedule`:
+        per channel the product ``(matter * grid) * report`` (without its factors 1.0), the
+        total ``(h_c + h_p) + h_f`` (numpy's order for a row of three), the delay
+        ``detect_exp / total`` and the channel as the number of cumulative shares
+        ``h_c / total``, ``(h_c + h_p) / total`` below ``u`` (none when nobody can see the
+        violation: its shares are NaN).
+        """
+        n = draws.size
+        if n > self.scalar_schedule_up_to:
+            self.schedule(np.arange(start, start + n), draws)
+            return
+        m = self.model
+        v = m.violations.cols
+        rows = draws.tolist()  # (accept_at, onset_at, matter, detect_exp, channel_u, ...)
+        report = self._report_share  # the patrol column of _report_factor
+        reports = [report[a] for a in m.team_authority[draws["matter"]].tolist()]
+        complaint, patrol = self._complaint_list, self._patrol_factor
+        matter_rows, days = self._matter_rows, m.config.run.days
+        detect, channel, soon, events = [], [], [], []
+        # the factors 1 of hazards() (complaint and platform reports, platform per grid) are
+        # left out: x * 1.0 == x
+        for vid, row, grid, r1 in zip(range(start, start + n), rows, grids.tolist(), reports,
+                                      strict=True):
+            _, onset, matter, detect_exp, u, self_end_at, _ = row
+            f0, f1, h2 = matter_rows[matter]
+            h0 = f0 * complaint[grid]
+            h1 = f1 * patrol.item(grid) * r1
+            total = h0 + h1 + h2
+            if total > 0:
+                detect_at = onset + detect_exp / total
+                channel.append((u > h0 / total) + (u > (h0 + h1) / total))
+            else:
+                detect_at = onset + math.inf
+                channel.append(0)
+            detect.append(detect_at)
+            event = detect_at if detect_at < self_end_at else self_end_at  # fmin: neither is NaN
+            if event < days:
+                soon.append(vid)
+                events.append(event)
+        rows_slice = slice(start, start + n)
+        v["detect_at"][rows_slice] = detect
+        v["channel"][rows_slice] = channel
+        v["self_end_at"][rows_slice] = draws["self_end_at"]
+        self._reserve_complainant_u(start + n)
+        self.complainant_u[rows_slice] = draws["complainant_u"]
+        self._watch(soon, events)
+
+    def _reserve_complainant_u(self, need: int) -> None:
+        """Grow :attr:`complainant_u` to hold at least ``need`` violations."""
         if need > self.complainant_u.size:
             grown = np.zeros(max(need, 2 * self.complainant_u.size))
             grown[: self.complainant_u.size] = self.complainant_u
             self.complainant_u = grown
+
+    def _keep_complainant_u(self, ids: np.ndarray, complainant_u: np.ndarray) -> None:
+        """Keep the complainant uniforms of violations ``ids`` until they are detected."""
+        self._reserve_complainant_u(int(ids.max()) + 1 if ids.size else 0)
         self.complainant_u[ids] = complainant_u
 
     def step(self, day: int) -> np.ndarray:
         """End today's self-corrections, then open cases for today's detections.
 
-        Whichever comes first, detection or self-correction, wins; a violation that an
-        inspection found or that was rectified is dropped from the watch list.
+        Whichever comes first, detection or self-correction, wins; a violation on today's
+        watch list that an inspection found or that was rectified meanwhile is skipped.
 
         Returns
         -------
@@ -163,16 +249,16 @@ class Detection:
         patrol = self.patrol_intensity
         patrol += (m.patrol_hours + m.officer_patrol_hours - patrol) / 14.0
         np.divide(patrol, 8.0, out=self._patrol_factor)  # _refresh_patrol_factor()
-        w = self.watch
+        today = self._take_watched(day)
+        if not today:
+            return np.zeros(0, dtype=np.int64)
+        w = np.array(today, dtype=np.int64)
         w = w[(v["case"][w] < 0) & np.isinf(v["ended_at"][w])]  # not found, not ended
         end_t, det_t = v["self_end_at"][w], v["detect_at"][w]
-        event = np.fmin(end_t, det_t) < day + 1.0  # something happens today
-        ends = event & (end_t <= det_t)  # self-correction first
-        due = event ^ ends  # detection first
+        ends = end_t <= det_t  # self-correction first
         if np.count_nonzero(ends):
             m.end_violations(w[ends], end_t[ends], distinct=True)
-        self.watch = w[~event]
-        ids = w[due]
+        ids = w[~ends]  # detection first
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64)
         ids = ids[np.argsort(v["detect_at"][ids], kind="stable")]
@@ -180,6 +266,15 @@ class Detection:
         source = v["channel"][ids].astype(np.int8, copy=False)
         complainant = self._complainants(ids, source)
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
+
+    def _take_watched(self, day: int) -> list[int]:
+        """Take the watched violations whose event falls today (or on a day not processed)."""
+        watch = self.watch
+        today = watch.pop(day, [])
+        for earlier in range(self.next_day, day):  # only if days were skipped
+            today = watch.pop(earlier, []) + today
+        self.next_day = max(self.next_day, day + 1)
+        return today
 
     def _complainants(self, ids: np.ndarray, source: np.ndarray) -> np.ndarray:
         """Pick the resident behind each complaint (uniformly among the grid's residents)."""
