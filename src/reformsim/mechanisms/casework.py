@@ -282,20 +282,20 @@ class Casework:
         hours = travel + self.host_hours + self.check_hours_per_domain * n_pairs
         end = self._work(officer, start, hours)
         officer.last_domain = task.domain
-        violation = m.enterprises.violation
+        ent = m.enterprises
         # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
         # department) reads one scalar instead of indexing with the pair array.
         if n_pairs == 1:
             pair = pairs.item()
             m.visits.add_one(e, unit.index, start, pair, task.n_depts >= 2)
-            clean = violation.item(pair) < 0
+            clean = ent.views["violation"][pair] < 0
         else:
             m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
-            clean = max(violation[pairs].tolist()) < 0
+            clean = max(ent.violation[pairs].tolist()) < 0
         if clean:
             self.clean_firms.append(e)
             return
-        vids = violation[pairs]
+        vids = ent.violation[pairs]
         arrive = travel / 2.0 + self.host_hours
         on_site = self.calendar.add_work_hours(start, arrive) if hours else start
         for vid in self._find(officer, pairs, vids, on_site):
@@ -317,16 +317,16 @@ class Casework:
         m = self.model
         gen = m.streams["on_site"]
         v = m.violations.cols
-        skills, pair_dom, p = officer.skills, m.enterprises.pair_dom, self.find_probability
+        skills, pair_dom, p = officer.skills, m.enterprises.views["pair_dom"], self.find_probability
         case, onset = v["case"], v["onset_at"]
         if len(pairs) == 1:  # one pair: the same number and stream state as random(1)[0]
             vid = vids.item()
             u = gen.random()
-            found = (vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pairs.item())))
+            found = (vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom[pairs.item()]))
                      and case.item(vid) < 0 and onset.item(vid) <= at)
             return [vid] if found else []
         # a few pairs (one per checked domain): the draws of random(n), the tests on scalars
         return [vid for vid, pair, u in zip(vids.tolist(), pairs.tolist(),
                                             gen.random(len(pairs)).tolist(), strict=True)
-                if vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pair)))
+                if vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom[pair]))
                 and case.item(vid) < 0 and onset.item(vid) <= at]

@@ -84,20 +84,20 @@ class Sanctions:
         m = self.model
         rules = self._rules
         cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
-        ent = m.enterprises
+        ent = m.enterprises.views  # the same for the firm and pair columns
         vid = cases["violation_id"][cid]
         pair = m.violations.cols["pair"].item(vid)
         e = cases["enterprise"][cid]
         severity = rules.severity[cases["matter"][cid]]
-        offences = int(ent.offences.item(pair))
+        offences = ent["offences"][pair]
         if rules.leniency and offences == 0 and severity < rules.minor_severity:
             level, waiver = ADVISE, True
         else:
             base = ORDER_FIX if severity < rules.fine_severity else FINE
-            level, waiver = min(base + int(ent.escalation.item(e)), REVOKE), False
-        ent.offences[pair] = offences + 1
+            level, waiver = min(base + ent["escalation"][e], REVOKE), False
+        ent["offences"][pair] = offences + 1
         if level <= ORDER_FIX:
-            ent.advised[pair] = True
+            ent["advised"][pair] = True
         cases["sanction"][cid] = level
         cases["waiver"][cid] = waiver
         cases["penalty"][cid] = level >= FINE
@@ -110,11 +110,11 @@ class Sanctions:
             cases["rectified_at"][cid] = when
             self.rectifications[math.floor(when)].append((vid, when))
         # scalar float64 arithmetic in Python: the same IEEE operations as on numpy scalars
-        p_hat = ent.p_hat.item(pair)
-        ent.p_hat[pair] = p_hat + rules.risk_own_weight * (1.0 - p_hat)
+        p_hat = ent["p_hat"][pair]
+        ent["p_hat"][pair] = p_hat + rules.risk_own_weight * (1.0 - p_hat)
         if waiver:
-            sat = ent.satisfaction.item(e)
-            ent.satisfaction[e] = sat + rules.leniency_bonus * (1.0 - sat)
+            sat = ent["satisfaction"][e]
+            ent["satisfaction"][e] = sat + rules.leniency_bonus * (1.0 - sat)
         m.trust.encounter(e, advisory=level == ADVISE)
         self.sanctioned_today.append(e)
         self.deadlines[math.floor(deadline)].append(cid)
@@ -124,18 +124,20 @@ class Sanctions:
         m = self.model
         cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
         ent = m.enterprises
+        clean_checks, colour, escalation = (ent.views[c] for c in ("clean_checks", "colour",
+                                                                   "escalation"))
         done = self.rectifications.pop(day, [])
         if done:
             m.end_violations(np.array([v for v, _ in done]), np.array([t for _, t in done]))
         for cid in self.deadlines.pop(day, []):
             e = cases["enterprise"][cid]
-            ent.clean_checks[e] = 0
+            clean_checks[e] = 0
             if cases["rectified"][cid] == 1:
-                if ent.colour.item(e) == GREEN:
+                if colour[e] == GREEN:
                     ent.set_colour(e, YELLOW)
                 continue
             ent.set_colour(e, BLACK)
-            ent.escalation[e] += 1
+            escalation[e] += 1
             vid = cases["violation_id"][cid]
             if not math.isinf(m.violations.cols["ended_at"].item(vid)):  # is_open, one id
                 continue

@@ -47,8 +47,8 @@ class Trust:
     def encounter(self, firm: int, advisory: bool) -> None:
         """A case decided for ``firm``: advisory encounters help more than other fair ones."""
         eta = self.spec.eta_help if advisory else self.spec.eta_fair
-        t = self.model.enterprises.trust
-        trust = t.item(firm)  # a Python float: the same IEEE operations as on the element
+        t = self.model.enterprises.views["trust"]
+        trust = t[firm]  # a Python float: the same IEEE operations as on the element
         t[firm] = trust + eta * (1.0 - trust)
 
     def erode(self, firms: np.ndarray, times: np.ndarray, eta: float) -> None:
