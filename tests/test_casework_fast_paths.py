@@ -99,3 +99,49 @@ def test_refreshed_skills_equal_the_learning_curve(small_integrated) -> None:
         expected = 1.0 - (1.0 - o.skill0) * (1.0 + o.experience) ** (-b)
         np.testing.assert_array_equal(o.skills, expected)
         np.testing.assert_array_equal(o.unit.skill_matrix[o.position], expected)
+
+
+def _clean_checks_reference(m, firms: np.ndarray) -> None:
+    """The array rule: sorted firms, one round per repeat, each round counting a firm once."""
+    from reformsim.population import BLACK, GREEN, YELLOW
+    from reformsim.runs import first_in_run
+
+    ent = m.enterprises
+    firms = np.sort(firms)
+    while firms.size:
+        first = first_in_run(firms)
+        batch = firms[first]
+        checks = ent.clean_checks[batch] + 1
+        ent.clean_checks[batch] = checks
+        up = batch[checks >= m.config.sanctions.clean_checks_to_upgrade]
+        ent.escalation[up] = np.maximum(ent.escalation[up] - 1, 0)
+        colour = ent.colour[up]
+        to_green, to_yellow = up[colour == YELLOW], up[colour == BLACK]
+        ent.set_colours(to_green, GREEN)
+        ent.set_colours(to_yellow, YELLOW)
+        ent.clean_checks[to_green] = 0
+        ent.clean_checks[to_yellow] = 0
+        firms = firms[~first]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clean_checks_on_scalars_equal_the_array_rounds(small_siloed, seed: int) -> None:
+    from reformsim.model import ReformModel
+
+    fast, ref = ReformModel(small_siloed, seed=1), ReformModel(small_siloed, seed=1)
+    rng = np.random.default_rng(seed)
+    n = fast.enterprises.n
+    state = {"clean_checks": rng.integers(0, 3, n), "escalation": rng.integers(0, 3, n),
+             "colour": rng.integers(0, 3, n)}
+    for m in (fast, ref):
+        for name, values in state.items():
+            getattr(m.enterprises, name)[:] = values
+    for _ in range(5):  # a few days, with firms checked several times a day
+        firms = rng.integers(0, min(n, 60), 80)
+        fast.sanctions.clean_checks(firms.tolist())
+        _clean_checks_reference(ref, firms)
+        for name in state:
+            np.testing.assert_array_equal(getattr(fast.enterprises, name),
+                                          getattr(ref.enterprises, name), err_msg=name)
+    assert sorted(fast.enterprises.colour_changes) == sorted(ref.enterprises.colour_changes)
+    assert fast.enterprises.colour_changes

@@ -107,7 +107,7 @@ class Casework:
         """Book the day's visits (burden, perceived risk, log) and clean checks."""
         self.burden.book()
         if self.clean_firms:
-            self.model.sanctions.clean_checks(np.array(self.clean_firms, dtype=np.int64))
+            self.model.sanctions.clean_checks(self.clean_firms)
             self.clean_firms = []
 
     def _idle_patrol(self) -> None:

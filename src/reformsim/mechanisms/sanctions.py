@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,7 +28,6 @@ import numpy as np
 
 from reformsim.caselog import SOURCES
 from reformsim.population import BLACK, GREEN, YELLOW
-from reformsim.runs import first_in_run
 from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
 if TYPE_CHECKING:
@@ -146,30 +146,29 @@ class Sanctions:
             unit = m.units[cases["owner_unit"][cid]]
             m.enqueue_case(new, unit, deadline, 0, first_unit=unit)
 
-    def clean_checks(self, firms: np.ndarray) -> None:
+    def clean_checks(self, firms: Iterable[int]) -> None:
         """Record the day's clean inspections (a firm may appear more than once).
 
         After ``clean_checks_to_upgrade`` clean checks the colour moves up one step (yellow →
-        green, black → yellow) and the escalation level falls by one.
+        green, black → yellow; the count starts again) and the escalation level falls by one
+        (a green firm keeps its count, and each further clean check lowers the escalation).
+        A check acts on its firm's state only, so the order of the firms does not matter; a
+        day's few dozen checks cost less as Python scalars than as rounds of array operations.
         """
-        firms = np.sort(firms)
-        while firms.size:  # one round per repeat: each round counts every listed firm once
-            first = first_in_run(firms)
-            self._clean_round(firms[first])
-            firms = firms[~first]
-
-    def _clean_round(self, firms: np.ndarray) -> None:
-        """One clean check for each of ``firms`` (distinct)."""
         ent = self.model.enterprises
-        checks = ent.clean_checks[firms] + 1
-        ent.clean_checks[firms] = checks
-        up = firms[checks >= self.model.config.sanctions.clean_checks_to_upgrade]
-        if up.size == 0:
-            return
-        ent.escalation[up] = np.maximum(ent.escalation[up] - 1, 0)  # forgiving tit-for-tat
-        colour = ent.colour[up]
-        to_green, to_yellow = up[colour == YELLOW], up[colour == BLACK]
-        ent.set_colours(to_green, GREEN)
-        ent.set_colours(to_yellow, YELLOW)
-        ent.clean_checks[to_green] = 0
-        ent.clean_checks[to_yellow] = 0
+        checks, escalation, colour = (ent.views[c] for c in ("clean_checks", "escalation",
+                                                             "colour"))
+        need = self.model.config.sanctions.clean_checks_to_upgrade
+        for e in firms:
+            n = checks[e] + 1
+            checks[e] = n
+            if n < need:
+                continue
+            escalation[e] = max(escalation[e] - 1, 0)  # forgiving tit-for-tat
+            c = colour[e]
+            if c == YELLOW:
+                ent.set_colour(e, GREEN)
+                checks[e] = 0
+            elif c == BLACK:
+                ent.set_colour(e, YELLOW)
+                checks[e] = 0
