@@ -145,3 +145,36 @@ def test_clean_checks_on_scalars_equal_the_array_rounds(small_siloed, seed: int)
                                           getattr(ref.enterprises, name), err_msg=name)
     assert sorted(fast.enterprises.colour_changes) == sorted(ref.enterprises.colour_changes)
     assert fast.enterprises.colour_changes
+
+
+def test_unit_forget_and_train_equal_the_per_officer_updates(small_integrated) -> None:
+    """WorkUnit.forget / Training.monthly on matrices against Officer.forget / train per row."""
+    from reformsim.model import ReformModel
+
+    sc = small_integrated.with_updates({"levers.training_hours_per_month": 6.0})
+    fast, ref = ReformModel(sc, seed=3), ReformModel(sc, seed=3)
+    fast.run_for(40)
+    ref.run_for(40)
+    tr = ref.training
+    lv, cw = sc.levers, sc.casework
+    training = lv.training_hours_per_month * cw.training_experience_per_hour * tr.case_mix
+    exchange = lv.exchange_sessions_per_year / 12.0 * cw.exchange_experience
+    for _ in range(3):
+        for unit in fast.units:
+            unit.forget(0.1)
+        fast.training.monthly()
+        for o in ref.case_officers:
+            o.forget(0.1)
+        for o in tr.trainees:
+            gain = training + exchange
+            if o.home_domain >= 0:
+                gain = gain.copy()
+                gain[o.home_domain] -= exchange
+            o.train(gain)
+    for uf, ur in zip(fast.units, ref.units, strict=True):
+        for of, o in zip(uf.officers, ur.officers, strict=True):
+            np.testing.assert_array_equal(of.experience, o.experience)
+            np.testing.assert_array_equal(of.skills, o.skills)
+            assert of.skills.base is uf.skill_matrix and of.experience.base is uf.experience_matrix
+        assert not uf._ranking
+    assert any(o.experience.any() for o in fast.training.trainees)

@@ -46,6 +46,10 @@ class WorkUnit(mesa.Agent):
         self.officers: list[Officer] = []
         #: officers' current skills, one row each (``Officer.skills`` are views of the rows)
         self.skill_matrix = np.zeros((0, 0))
+        #: officers' experience and constant room to learn ``1 - skill0``, one row each
+        #: (``Officer.experience`` and its room are views of the rows)
+        self.experience_matrix = np.zeros((0, 0))
+        self._room_matrix = np.zeros((0, 0))
         self.cases: list[tuple[float, int, Any]] = []
         self.inspections: list[tuple[float, int, Any]] = []
         self.busy_today = 0.0
@@ -62,13 +66,40 @@ class WorkUnit(mesa.Agent):
         heapq.heappush(self.inspections, (ready_at, self.model.next_seq(), task))
 
     def bind_skills(self) -> None:
-        """Gather the officers' skill vectors into :attr:`skill_matrix` (rows shared as views)."""
+        """Gather the officers' skill and experience vectors into matrices (rows shared as views).
+
+        :meth:`forget` and :meth:`train` then update every officer of the unit at once.
+        """
         if not self.officers:
             return
         self.skill_matrix = np.vstack([o.skills for o in self.officers])
+        self.experience_matrix = np.vstack([o.experience for o in self.officers])
+        self._room_matrix = np.vstack([o._room0 for o in self.officers])
         for k, o in enumerate(self.officers):
             o.skills = self.skill_matrix[k]
+            o.experience = self.experience_matrix[k]
+            o._room0 = self._room_matrix[k]
             o.position = k
+        self._ranking.clear()
+
+    def forget(self, phi: float) -> None:
+        """:meth:`Officer.forget` for every officer of the unit (the same operations per row)."""
+        if self.officers:
+            self.experience_matrix *= 1.0 - phi
+            self._refresh_skills()
+
+    def train(self, gain: np.ndarray) -> None:
+        """:meth:`Officer.train` for every officer: ``gain`` has one row per officer."""
+        if self.officers:
+            self.experience_matrix += gain
+            self._refresh_skills()
+
+    def _refresh_skills(self) -> None:
+        """:meth:`Officer._refresh_skills` on the matrices (elementwise, the same values)."""
+        decay = 1.0 + self.experience_matrix
+        decay **= -self.model.learning_exponent
+        decay *= self._room_matrix
+        np.subtract(1.0, decay, out=self.skill_matrix)
         self._ranking.clear()
 
     def best_free_officer(self, free: list[float], start: float, domain: int) -> int:

@@ -70,8 +70,8 @@ class Beliefs:
         ent.satisfaction += s0 * (1.0 - DAY_DECAY)
         if day > 0 and day % 30 == 0:
             phi = m.config.casework.forgetting_per_month
-            for o in m.case_officers:
-                o.forget(phi)
+            for unit in m.units:  # every case officer, one unit at a time
+                unit.forget(phi)
             m.training.monthly()
 
     def _neighbour_deterrence(self, firms: np.ndarray, weight: float) -> None:
