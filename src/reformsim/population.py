@@ -107,10 +107,11 @@ class Enterprises:
 
     def set_colour(self, ent: int, new: int) -> None:
         """Move one enterprise to a colour, recording the transition (checked by tests)."""
-        old = int(self.colour[ent])
+        colour = self.views["colour"]  # Python ints in and out
+        old = colour[ent]
         if old != new:
             self.colour_changes.append((old, new))
-            self.colour[ent] = new
+            colour[ent] = new
 
     def set_colours(self, ents: np.ndarray, new: int) -> None:
         """Move several enterprises to one colour, recording each transition."""
