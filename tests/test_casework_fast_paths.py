@@ -178,3 +178,26 @@ def test_unit_forget_and_train_equal_the_per_officer_updates(small_integrated) -
             assert of.skills.base is uf.skill_matrix and of.experience.base is uf.experience_matrix
         assert not uf._ranking
     assert any(o.experience.any() for o in fast.training.trainees)
+
+
+def test_inspection_queue_pops_in_heap_order(small_siloed) -> None:
+    """The inspection deque gives the entries in the order a heap of them would."""
+    import heapq
+
+    from reformsim.model import ReformModel
+
+    m = ReformModel(small_siloed, seed=1)
+    unit = m.departments[0]
+    unit.inspections.clear()
+    rng = np.random.default_rng(4)
+    heap: list = []
+    # mostly in order (each day's plans at its start), with some entries ready earlier
+    for day in range(30):
+        for _ in range(int(rng.integers(0, 6))):
+            ready = day + 0.375 if rng.random() < 0.8 else float(rng.integers(0, day + 1))
+            name = f"task{len(heap)}"
+            unit.push_inspection(ready, name)
+            heapq.heappush(heap, next(x for x in unit.inspections if x[2] == name))
+    assert len(heap) > 50
+    assert [unit.inspections.popleft() for _ in range(len(unit.inspections))] == [
+        heapq.heappop(heap) for _ in range(len(heap))]

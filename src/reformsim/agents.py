@@ -8,7 +8,9 @@ created on demand (``model.enterprise(i)``, ``model.materialize_facades()``), ne
 
 from __future__ import annotations
 
+import bisect
 import heapq
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -34,8 +36,11 @@ class WorkUnit(mesa.Agent):
     base_xy : ndarray
         Where its officers start trips from.
     officers : list of Officer
-    cases, inspections : list
-        Heaps of ``(ready_at, seq, task)``; cases are served before inspections.
+    cases : list
+        Heap of ``(ready_at, seq, task)``; cases are served before inspections.
+    inspections : deque
+        ``(ready_at, seq, task)`` in increasing order: a queue, popped from the left (plans
+        arrive in that order, see :meth:`push_inspection`).
     """
 
     def __init__(self, model: ReformModel, index: int, name: str, base_xy: np.ndarray) -> None:
@@ -51,7 +56,7 @@ class WorkUnit(mesa.Agent):
         self.experience_matrix = np.zeros((0, 0))
         self._room_matrix = np.zeros((0, 0))
         self.cases: list[tuple[float, int, Any]] = []
-        self.inspections: list[tuple[float, int, Any]] = []
+        self.inspections: deque[tuple[float, int, Any]] = deque()
         self.busy_today = 0.0
         #: per domain: the officers' positions ranked by skill there (most skilled first, ties
         #: by position) and their skills there as Python floats, until skills change
@@ -62,8 +67,19 @@ class WorkUnit(mesa.Agent):
         heapq.heappush(self.cases, (ready_at, self.model.next_seq(), task))
 
     def push_inspection(self, ready_at: float, task: Any) -> None:
-        """Queue an inspection task."""
-        heapq.heappush(self.inspections, (ready_at, self.model.next_seq(), task))
+        """Queue an inspection task.
+
+        Planned visits arrive in order of ``(ready_at, seq)`` (each day's plans are ready at
+        the day's start and ``seq`` grows), so an entry normally joins the end of the queue and
+        the head is the smallest entry, as a heap's would be; an entry ready earlier than the
+        last one is inserted at its place.
+        """
+        entry = (ready_at, self.model.next_seq(), task)
+        queue = self.inspections
+        if not queue or queue[-1][0] <= ready_at:  # a new seq is larger than any queued one
+            queue.append(entry)
+        else:
+            bisect.insort(queue, entry)
 
     def bind_skills(self) -> None:
         """Gather the officers' skill and experience vectors into matrices (rows shared as views).

@@ -133,7 +133,7 @@ class Casework:
         if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
             return heappop(cases)
         if inspections:
-            return heappop(inspections)
+            return inspections.popleft()
         return None
 
     def _drop_stale(self, unit: WorkUnit, t: float) -> None:
@@ -141,7 +141,7 @@ class Casework:
         inspections, cutoff, warmup = unit.inspections, t - STALE_DAYS, self.warmup
         cancelled = 0
         while inspections and inspections[0][0] < cutoff:
-            ready, _, _task = heappop(inspections)
+            ready, _, _task = inspections.popleft()
             if ready >= warmup:
                 cancelled += 1
         self.model.inspection_planning.cancelled += cancelled
@@ -159,7 +159,7 @@ class Casework:
         officers = unit.officers
         case_cols = self.model.cases.views  # the dict, not a view: columns grow by reallocation
         best_free_officer = unit.best_free_officer
-        inspections, cases = unit.inspections, unit.cases  # heaps, changed in place only
+        inspections, cases = unit.inspections, unit.cases  # changed in place only
         free = [o.free_at for o in officers]
         earliest = min(free)
         while True:
@@ -172,7 +172,7 @@ class Casework:
             if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
                 ready, _, task = heappop(cases)
             elif inspections:
-                ready, _, task = heappop(inspections)
+                ready, _, task = inspections.popleft()
             else:
                 return
             start = ready if ready > t else t
