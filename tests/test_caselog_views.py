@@ -46,3 +46,18 @@ def test_a_pickled_log_rebinds_its_views() -> None:
     copy = pickle.loads(pickle.dumps(log))
     copy.views["closed_at"][0] = 9.5
     assert copy.cols["closed_at"][0] == 9.5 and np.isnan(log.cols["closed_at"][0])
+
+
+def test_enterprise_views_read_and_write_the_columns(small_siloed) -> None:
+    from reformsim.model import ReformModel
+
+    ent = ReformModel(small_siloed, seed=1).enterprises
+    for name, view in ent.views.items():
+        assert view.obj is getattr(ent, name), name
+    ent.views["trust"][0] = 0.25
+    ent.views["offences"][1] += 2
+    assert ent.trust[0] == 0.25 and ent.offences[1] == 2
+    assert type(ent.views["violation"][0]) is int and type(ent.views["advised"][0]) is bool
+    copy = pickle.loads(pickle.dumps(ent))
+    copy.views["trust"][0] = 0.5
+    assert copy.trust[0] == 0.5 and ent.trust[0] == 0.25

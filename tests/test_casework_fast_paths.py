@@ -99,3 +99,105 @@ def test_refreshed_skills_equal_the_learning_curve(small_integrated) -> None:
         expected = 1.0 - (1.0 - o.skill0) * (1.0 + o.experience) ** (-b)
         np.testing.assert_array_equal(o.skills, expected)
         np.testing.assert_array_equal(o.unit.skill_matrix[o.position], expected)
+
+
+def _clean_checks_reference(m, firms: np.ndarray) -> None:
+    """The array rule: sorted firms, one round per repeat, each round counting a firm once."""
+    from reformsim.population import BLACK, GREEN, YELLOW
+    from reformsim.runs import first_in_run
+
+    ent = m.enterprises
+    firms = np.sort(firms)
+    while firms.size:
+        first = first_in_run(firms)
+        batch = firms[first]
+        checks = ent.clean_checks[batch] + 1
+        ent.clean_checks[batch] = checks
+        up = batch[checks >= m.config.sanctions.clean_checks_to_upgrade]
+        ent.escalation[up] = np.maximum(ent.escalation[up] - 1, 0)
+        colour = ent.colour[up]
+        to_green, to_yellow = up[colour == YELLOW], up[colour == BLACK]
+        ent.set_colours(to_green, GREEN)
+        ent.set_colours(to_yellow, YELLOW)
+        ent.clean_checks[to_green] = 0
+        ent.clean_checks[to_yellow] = 0
+        firms = firms[~first]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clean_checks_on_scalars_equal_the_array_rounds(small_siloed, seed: int) -> None:
+    from reformsim.model import ReformModel
+
+    fast, ref = ReformModel(small_siloed, seed=1), ReformModel(small_siloed, seed=1)
+    rng = np.random.default_rng(seed)
+    n = fast.enterprises.n
+    state = {"clean_checks": rng.integers(0, 3, n), "escalation": rng.integers(0, 3, n),
+             "colour": rng.integers(0, 3, n)}
+    for m in (fast, ref):
+        for name, values in state.items():
+            getattr(m.enterprises, name)[:] = values
+    for _ in range(5):  # a few days, with firms checked several times a day
+        firms = rng.integers(0, min(n, 60), 80)
+        fast.sanctions.clean_checks(firms.tolist())
+        _clean_checks_reference(ref, firms)
+        for name in state:
+            np.testing.assert_array_equal(getattr(fast.enterprises, name),
+                                          getattr(ref.enterprises, name), err_msg=name)
+    assert sorted(fast.enterprises.colour_changes) == sorted(ref.enterprises.colour_changes)
+    assert fast.enterprises.colour_changes
+
+
+def test_unit_forget_and_train_equal_the_per_officer_updates(small_integrated) -> None:
+    """WorkUnit.forget / Training.monthly on matrices against Officer.forget / train per row."""
+    from reformsim.model import ReformModel
+
+    sc = small_integrated.with_updates({"levers.training_hours_per_month": 6.0})
+    fast, ref = ReformModel(sc, seed=3), ReformModel(sc, seed=3)
+    fast.run_for(40)
+    ref.run_for(40)
+    tr = ref.training
+    lv, cw = sc.levers, sc.casework
+    training = lv.training_hours_per_month * cw.training_experience_per_hour * tr.case_mix
+    exchange = lv.exchange_sessions_per_year / 12.0 * cw.exchange_experience
+    for _ in range(3):
+        for unit in fast.units:
+            unit.forget(0.1)
+        fast.training.monthly()
+        for o in ref.case_officers:
+            o.forget(0.1)
+        for o in tr.trainees:
+            gain = training + exchange
+            if o.home_domain >= 0:
+                gain = gain.copy()
+                gain[o.home_domain] -= exchange
+            o.train(gain)
+    for uf, ur in zip(fast.units, ref.units, strict=True):
+        for of, o in zip(uf.officers, ur.officers, strict=True):
+            np.testing.assert_array_equal(of.experience, o.experience)
+            np.testing.assert_array_equal(of.skills, o.skills)
+            assert of.skills.base is uf.skill_matrix and of.experience.base is uf.experience_matrix
+        assert not uf._ranking
+    assert any(o.experience.any() for o in fast.training.trainees)
+
+
+def test_inspection_queue_pops_in_heap_order(small_siloed) -> None:
+    """The inspection deque gives the entries in the order a heap of them would."""
+    import heapq
+
+    from reformsim.model import ReformModel
+
+    m = ReformModel(small_siloed, seed=1)
+    unit = m.departments[0]
+    unit.inspections.clear()
+    rng = np.random.default_rng(4)
+    heap: list = []
+    # mostly in order (each day's plans at its start), with some entries ready earlier
+    for day in range(30):
+        for _ in range(int(rng.integers(0, 6))):
+            ready = day + 0.375 if rng.random() < 0.8 else float(rng.integers(0, day + 1))
+            name = f"task{len(heap)}"
+            unit.push_inspection(ready, name)
+            heapq.heappush(heap, next(x for x in unit.inspections if x[2] == name))
+    assert len(heap) > 50
+    assert [unit.inspections.popleft() for _ in range(len(unit.inspections))] == [
+        heapq.heappop(heap) for _ in range(len(heap))]

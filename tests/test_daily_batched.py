@@ -22,7 +22,8 @@ def test_batched_forgetting_equals_officer_by_officer(small_integrated: Scenario
             o.experience += np.floor(rng.exponential(8.0, o.experience.size))
     for month in range(3):
         phi = 0.05 * (month + 1)
-        batched.beliefs.forget(phi)
+        for unit in batched.units:
+            unit.forget(phi)
         for o in single.case_officers:
             o.forget(phi)
         for a, b in zip(_officer_state(batched), _officer_state(single), strict=True):
@@ -34,7 +35,8 @@ def test_batched_forgetting_equals_officer_by_officer(small_integrated: Scenario
     o = batched.case_officers[0]
     o.gain_experience(1, 2.0)  # vectors bound to rows still update in place
     o.train(np.ones(o.experience.size))
-    batched.beliefs.forget(0.1)
+    for unit in batched.units:
+        unit.forget(0.1)
     p = single.case_officers[0]
     p.gain_experience(1, 2.0)
     p.train(np.ones(p.experience.size))

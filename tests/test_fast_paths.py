@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+from collections import deque
 from types import SimpleNamespace
 
 import numpy as np
@@ -319,7 +320,8 @@ def test_next_task_follows_the_queue_rule(small_integrated) -> None:
         insp = [(r, s, "visit") for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if not c]
         heapq.heapify(cases)
         heapq.heapify(insp)
-        unit = SimpleNamespace(cases=list(cases), inspections=list(insp))
+        # the inspection queue is a deque in order (WorkUnit.push_inspection)
+        unit = SimpleNamespace(cases=list(cases), inspections=deque(sorted(insp)))
         t = float(np.round(rng.uniform(10, 12), 1))
         for _ in range(len(ready) + 1):
             assert cw._next_task(unit, t) == _next_task_reference(cases, insp, t)

@@ -8,7 +8,9 @@ created on demand (``model.enterprise(i)``, ``model.materialize_facades()``), ne
 
 from __future__ import annotations
 
+import bisect
 import heapq
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -34,8 +36,11 @@ class WorkUnit(mesa.Agent):
     base_xy : ndarray
         Where its officers start trips from.
     officers : list of Officer
-    cases, inspections : list
-        Heaps of ``(ready_at, seq, task)``; cases are served before inspections.
+    cases : list
+        Heap of ``(ready_at, seq, task)``; cases are served before inspections.
+    inspections : deque
+        ``(ready_at, seq, task)`` in increasing order: a queue, popped from the left (plans
+        arrive in that order, see :meth:`push_inspection`).
     """
 
     def __init__(self, model: ReformModel, index: int, name: str, base_xy: np.ndarray) -> None:
@@ -46,8 +51,12 @@ class WorkUnit(mesa.Agent):
         self.officers: list[Officer] = []
         #: officers' current skills, one row each (``Officer.skills`` are views of the rows)
         self.skill_matrix = np.zeros((0, 0))
+        #: officers' experience and constant room to learn ``1 - skill0``, one row each
+        #: (``Officer.experience`` and its room are views of the rows)
+        self.experience_matrix = np.zeros((0, 0))
+        self._room_matrix = np.zeros((0, 0))
         self.cases: list[tuple[float, int, Any]] = []
-        self.inspections: list[tuple[float, int, Any]] = []
+        self.inspections: deque[tuple[float, int, Any]] = deque()
         self.busy_today = 0.0
         #: per domain: the officers' positions ranked by skill there (most skilled first, ties
         #: by position) and their skills there as Python floats, until skills change
@@ -58,17 +67,55 @@ class WorkUnit(mesa.Agent):
         heapq.heappush(self.cases, (ready_at, self.model.next_seq(), task))
 
     def push_inspection(self, ready_at: float, task: Any) -> None:
-        """Queue an inspection task."""
-        heapq.heappush(self.inspections, (ready_at, self.model.next_seq(), task))
+        """Queue an inspection task.
+
+        Planned visits arrive in order of ``(ready_at, seq)`` (each day's plans are ready at
+        the day's start and ``seq`` grows), so an entry normally joins the end of the queue and
+        the head is the smallest entry, as a heap's would be; an entry ready earlier than the
+        last one is inserted at its place.
+        """
+        entry = (ready_at, self.model.next_seq(), task)
+        queue = self.inspections
+        if not queue or queue[-1][0] <= ready_at:  # a new seq is larger than any queued one
+            queue.append(entry)
+        else:
+            bisect.insort(queue, entry)
 
     def bind_skills(self) -> None:
-        """Gather the officers' skill vectors into :attr:`skill_matrix` (rows shared as views)."""
+        """Gather the officers' skill and experience vectors into matrices (rows shared as views).
+
+        :meth:`forget` and :meth:`train` then update every officer of the unit at once.
+        """
         if not self.officers:
             return
         self.skill_matrix = np.vstack([o.skills for o in self.officers])
+        self.experience_matrix = np.vstack([o.experience for o in self.officers])
+        self._room_matrix = np.vstack([o._room0 for o in self.officers])
         for k, o in enumerate(self.officers):
             o.skills = self.skill_matrix[k]
+            o.experience = self.experience_matrix[k]
+            o._room0 = self._room_matrix[k]
             o.position = k
+        self._ranking.clear()
+
+    def forget(self, phi: float) -> None:
+        """:meth:`Officer.forget` for every officer of the unit (the same operations per row)."""
+        if self.officers:
+            self.experience_matrix *= 1.0 - phi
+            self._refresh_skills()
+
+    def train(self, gain: np.ndarray) -> None:
+        """:meth:`Officer.train` for every officer: ``gain`` has one row per officer."""
+        if self.officers:
+            self.experience_matrix += gain
+            self._refresh_skills()
+
+    def _refresh_skills(self) -> None:
+        """:meth:`Officer._refresh_skills` on the matrices (elementwise, the same values)."""
+        decay = 1.0 + self.experience_matrix
+        decay **= -self.model.learning_exponent
+        decay *= self._room_matrix
+        np.subtract(1.0, decay, out=self.skill_matrix)
         self._ranking.clear()
 
     def best_free_officer(self, free: list[float], start: float, domain: int) -> int:

@@ -360,7 +360,7 @@ class ReformModel(mesa.Model):
         attempt = v["n_cases"].item(vid)
         v["n_cases"][vid] = attempt + 1
         e = v["enterprise"].item(vid)
-        grid = self.enterprises.grid.item(e)
+        grid = self.enterprises.views["grid"][e]
         matter = v["matter"].item(vid)
         cat = self.catalog
         cid = self.cases.append_row(

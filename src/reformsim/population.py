@@ -7,7 +7,7 @@ every per-day rule over them is vectorised. Compliance is decided per *exposure 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -68,6 +68,29 @@ class Enterprises:
     planned_this_year: np.ndarray
     colour_changes: list[tuple[int, int]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        #: memoryviews of the numpy columns by name: Python scalars in and out, cheaper than
+        #: ``item`` and numpy's scalar assignment (the casework path reads and writes a few
+        #: entries per visit or case). The columns are changed in place, never replaced.
+        self.views: dict[str, memoryview] = {}
+        self._bind_views()
+
+    def _bind_views(self) -> None:
+        for f in fields(self):
+            col = getattr(self, f.name)
+            if isinstance(col, np.ndarray):
+                self.views[f.name] = memoryview(col)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["views"]  # memoryviews do not pickle; rebuilt on unpickling
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.views = {}
+        self._bind_views()
+
     @property
     def n(self) -> int:
         """Number of enterprises."""
@@ -84,10 +107,11 @@ class Enterprises:
 
     def set_colour(self, ent: int, new: int) -> None:
         """Move one enterprise to a colour, recording the transition (checked by tests)."""
-        old = int(self.colour[ent])
+        colour = self.views["colour"]  # Python ints in and out
+        old = colour[ent]
         if old != new:
             self.colour_changes.append((old, new))
-            self.colour[ent] = new
+            colour[ent] = new
 
     def set_colours(self, ents: np.ndarray, new: int) -> None:
         """Move several enterprises to one colour, recording each transition."""

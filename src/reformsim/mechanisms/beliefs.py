@@ -22,7 +22,6 @@ import numpy as np
 from reformsim.runs import distinct
 
 if TYPE_CHECKING:
-    from reformsim.agents import Officer
     from reformsim.model import ReformModel
 
 #: daily factor of the one-year time constant of ``visits_12m`` and satisfaction
@@ -46,10 +45,6 @@ class Beliefs:
         self._grid_pairs = np.bincount(self.pair_grid, minlength=n_grids)
         self._grid_start = np.cumsum(self._grid_pairs) - self._grid_pairs
         self._sorted_by_grid = bool(np.all(self.pair_grid[1:] >= self.pair_grid[:-1]))
-        #: officers whose experience and skill0 are bound to rows of the two matrices (forget)
-        self._rows: tuple[list[Officer], np.ndarray, np.ndarray] = ([], np.zeros((0, 0)),
-                                                                     np.zeros((0, 0)))
-        self._row_views: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
         #: work array over the pairs, reused every day instead of a fresh array a day
         self._room = np.empty(self.pair_grid.size)
 
@@ -79,54 +74,9 @@ class Beliefs:
         ent.satisfaction += s0 * (1.0 - DAY_DECAY)
         if day > 0 and day % 30 == 0:
             phi = m.config.casework.forgetting_per_month
-            self.forget(phi)
+            for unit in m.units:  # every case officer, one unit at a time
+                unit.forget(phi)
             m.training.monthly()
-
-    def forget(self, phi: float) -> None:
-        """:meth:`Officer.forget` for every officer at once (M12; Kim 2009).
-
-        ``n_d <- (1 - phi) n_d`` and ``skill_d = 1 - (1 - skill0_d) (1 + n_d)^(-b)`` on the
-        officers' stacked rows: the same element-wise operations as officer by officer, in a
-        handful of numpy calls plus one row copy per unit (an officer's ``skills`` is row
-        ``position`` of the unit's ``skill_matrix``, :meth:`WorkUnit.bind_skills`).
-        """
-        staffed = [u for u in self.model.units if u.officers]
-        if not staffed:
-            return
-        if any(u.skill_matrix.shape[0] != len(u.officers) for u in staffed):  # rows not bound
-            for u in staffed:
-                for o in u.officers:
-                    o.forget(phi)
-            return
-        experience, skill0 = self._officer_rows([o for u in staffed for o in u.officers])
-        experience *= 1.0 - phi
-        b = self.model.learning_exponent
-        skills = 1.0 - (1.0 - skill0) * (1.0 + experience) ** (-b)
-        start = 0
-        for u in staffed:
-            stop = start + len(u.officers)
-            u.skill_matrix[:] = skills[start:stop]
-            u.skills_changed()
-            start = stop
-
-    def _officer_rows(self, officers: list[Officer]) -> tuple[np.ndarray, np.ndarray]:
-        """The officers' ``experience`` and ``skill0`` as rows of two matrices, in list order.
-
-        Like :meth:`WorkUnit.bind_skills`: the officers' vectors become views of the rows, so the
-        next month finds them bound and stacks nothing. If the officers changed, or a vector was
-        rebound elsewhere, they are stacked and bound again.
-        """
-        bound, experience, skill0 = self._rows
-        views = zip(officers, *self._row_views, strict=True)
-        if (officers != bound or not all(o.experience is e and o.skill0 is s for o, e, s in views)
-                or (officers and self._row_views[0][0].base is not experience)):  # e.g. a copy
-            experience = np.vstack([o.experience for o in officers])
-            skill0 = np.vstack([o.skill0 for o in officers])
-            self._row_views = list(experience), list(skill0)
-            for o, e, s in zip(officers, *self._row_views, strict=True):
-                o.experience, o.skill0 = e, s
-            self._rows = officers, experience, skill0
-        return experience, skill0
 
     def _neighbour_deterrence(self, firms: np.ndarray, weight: float) -> None:
         """``p <- p + b f_g (1 - p)`` for every pair, ``f_g`` the share of ``firms`` in its grid.

@@ -42,7 +42,7 @@ class VisitBurden:
         n = rows["enterprise"].size
         if n == 0:
             return
-        order = np.argsort(rows["enterprise"], kind="stable")  # by firm, then time
+        order = rows["enterprise"].argsort(kind="stable")  # by firm, then time
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
         if np.count_nonzero(first_in_run(firm)) == n:  # every firm once (.all(), unwrapped)
             duplicate = self._book_single(firm, unit, at, pairs)
@@ -64,12 +64,12 @@ class VisitBurden:
         ent = m.enterprises
         prev_unit = ent.last_visit_body[firm]
         duplicate = self._duplicate(unit, at, prev_unit, ent.last_visit_day[firm])
-        beyond = ent.visits_12m[firm] + 1.0 > m.config.satisfaction.visit_tolerance_per_year
+        visits = ent.visits_12m[firm] + 1.0
+        beyond = visits > m.config.satisfaction.visit_tolerance_per_year
         ent.satisfaction[firm] *= 1.0 - m.config.satisfaction.burden_penalty * (beyond + duplicate)
         conflict = self._conflict(duplicate, unit, prev_unit)
-        m.trust.book_visits(firm, beyond.astype(np.int64), conflict.astype(np.int64),
-                            at >= m.config.run.warmup_days)
-        ent.visits_12m[firm] += 1.0
+        m.trust.book_visits(firm, beyond, conflict, at)  # once each: the masks are the counts
+        ent.visits_12m[firm] = visits
         ent.last_visit_day[firm] = at
         ent.last_visit_body[firm] = unit
         self._raise_risk(pairs, each_once=True)
@@ -98,7 +98,7 @@ class VisitBurden:
         beyond = np.add.reduceat((visits > sat.visit_tolerance_per_year).astype(np.int64), starts)
         conflict = self._conflict(duplicate, unit, prev_unit)
         m.trust.book_visits(firms, beyond, np.add.reduceat(conflict.astype(np.int64), starts),
-                            at[starts] >= m.config.run.warmup_days)
+                            at[starts])
         ent.visits_12m[firms] += sizes
         ent.last_visit_day[firms] = at[ends]
         ent.last_visit_body[firms] = unit[ends]

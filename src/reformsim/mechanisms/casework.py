@@ -107,7 +107,7 @@ class Casework:
         """Book the day's visits (burden, perceived risk, log) and clean checks."""
         self.burden.book()
         if self.clean_firms:
-            self.model.sanctions.clean_checks(np.array(self.clean_firms, dtype=np.int64))
+            self.model.sanctions.clean_checks(self.clean_firms)
             self.clean_firms = []
 
     def _idle_patrol(self) -> None:
@@ -133,7 +133,7 @@ class Casework:
         if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
             return heappop(cases)
         if inspections:
-            return heappop(inspections)
+            return inspections.popleft()
         return None
 
     def _drop_stale(self, unit: WorkUnit, t: float) -> None:
@@ -141,7 +141,7 @@ class Casework:
         inspections, cutoff, warmup = unit.inspections, t - STALE_DAYS, self.warmup
         cancelled = 0
         while inspections and inspections[0][0] < cutoff:
-            ready, _, _task = heappop(inspections)
+            ready, _, _task = inspections.popleft()
             if ready >= warmup:
                 cancelled += 1
         self.model.inspection_planning.cancelled += cancelled
@@ -159,7 +159,7 @@ class Casework:
         officers = unit.officers
         case_cols = self.model.cases.views  # the dict, not a view: columns grow by reallocation
         best_free_officer = unit.best_free_officer
-        inspections, cases = unit.inspections, unit.cases  # heaps, changed in place only
+        inspections, cases = unit.inspections, unit.cases  # changed in place only
         free = [o.free_at for o in officers]
         earliest = min(free)
         while True:
@@ -172,7 +172,7 @@ class Casework:
             if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
                 ready, _, task = heappop(cases)
             elif inspections:
-                ready, _, task = heappop(inspections)
+                ready, _, task = inspections.popleft()
             else:
                 return
             start = ready if ready > t else t
@@ -282,20 +282,20 @@ class Casework:
         hours = travel + self.host_hours + self.check_hours_per_domain * n_pairs
         end = self._work(officer, start, hours)
         officer.last_domain = task.domain
-        violation = m.enterprises.violation
+        ent = m.enterprises
         # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
         # department) reads one scalar instead of indexing with the pair array.
         if n_pairs == 1:
             pair = pairs.item()
             m.visits.add_one(e, unit.index, start, pair, task.n_depts >= 2)
-            clean = violation.item(pair) < 0
+            clean = ent.views["violation"][pair] < 0
         else:
             m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
-            clean = max(violation[pairs].tolist()) < 0
+            clean = max(ent.violation[pairs].tolist()) < 0
         if clean:
             self.clean_firms.append(e)
             return
-        vids = violation[pairs]
+        vids = ent.violation[pairs]
         arrive = travel / 2.0 + self.host_hours
         on_site = self.calendar.add_work_hours(start, arrive) if hours else start
         for vid in self._find(officer, pairs, vids, on_site):
@@ -317,16 +317,16 @@ class Casework:
         m = self.model
         gen = m.streams["on_site"]
         v = m.violations.cols
-        skills, pair_dom, p = officer.skills, m.enterprises.pair_dom, self.find_probability
+        skills, pair_dom, p = officer.skills, m.enterprises.views["pair_dom"], self.find_probability
         case, onset = v["case"], v["onset_at"]
         if len(pairs) == 1:  # one pair: the same number and stream state as random(1)[0]
             vid = vids.item()
             u = gen.random()
-            found = (vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pairs.item())))
+            found = (vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom[pairs.item()]))
                      and case.item(vid) < 0 and onset.item(vid) <= at)
             return [vid] if found else []
         # a few pairs (one per checked domain): the draws of random(n), the tests on scalars
         return [vid for vid, pair, u in zip(vids.tolist(), pairs.tolist(),
                                             gen.random(len(pairs)).tolist(), strict=True)
-                if vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom.item(pair)))
+                if vid >= 0 and u < p * (0.5 + 0.5 * skills.item(pair_dom[pair]))
                 and case.item(vid) < 0 and onset.item(vid) <= at]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,7 +28,6 @@ import numpy as np
 
 from reformsim.caselog import SOURCES
 from reformsim.population import BLACK, GREEN, YELLOW
-from reformsim.runs import first_in_run
 from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
 if TYPE_CHECKING:
@@ -84,20 +84,20 @@ class Sanctions:
         m = self.model
         rules = self._rules
         cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
-        ent = m.enterprises
+        ent = m.enterprises.views  # the same for the firm and pair columns
         vid = cases["violation_id"][cid]
         pair = m.violations.cols["pair"].item(vid)
         e = cases["enterprise"][cid]
         severity = rules.severity[cases["matter"][cid]]
-        offences = int(ent.offences.item(pair))
+        offences = ent["offences"][pair]
         if rules.leniency and offences == 0 and severity < rules.minor_severity:
             level, waiver = ADVISE, True
         else:
             base = ORDER_FIX if severity < rules.fine_severity else FINE
-            level, waiver = min(base + int(ent.escalation.item(e)), REVOKE), False
-        ent.offences[pair] = offences + 1
+            level, waiver = min(base + ent["escalation"][e], REVOKE), False
+        ent["offences"][pair] = offences + 1
         if level <= ORDER_FIX:
-            ent.advised[pair] = True
+            ent["advised"][pair] = True
         cases["sanction"][cid] = level
         cases["waiver"][cid] = waiver
         cases["penalty"][cid] = level >= FINE
@@ -110,11 +110,11 @@ class Sanctions:
             cases["rectified_at"][cid] = when
             self.rectifications[math.floor(when)].append((vid, when))
         # scalar float64 arithmetic in Python: the same IEEE operations as on numpy scalars
-        p_hat = ent.p_hat.item(pair)
-        ent.p_hat[pair] = p_hat + rules.risk_own_weight * (1.0 - p_hat)
+        p_hat = ent["p_hat"][pair]
+        ent["p_hat"][pair] = p_hat + rules.risk_own_weight * (1.0 - p_hat)
         if waiver:
-            sat = ent.satisfaction.item(e)
-            ent.satisfaction[e] = sat + rules.leniency_bonus * (1.0 - sat)
+            sat = ent["satisfaction"][e]
+            ent["satisfaction"][e] = sat + rules.leniency_bonus * (1.0 - sat)
         m.trust.encounter(e, advisory=level == ADVISE)
         self.sanctioned_today.append(e)
         self.deadlines[math.floor(deadline)].append(cid)
@@ -124,18 +124,20 @@ class Sanctions:
         m = self.model
         cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
         ent = m.enterprises
+        clean_checks, colour, escalation = (ent.views[c] for c in ("clean_checks", "colour",
+                                                                   "escalation"))
         done = self.rectifications.pop(day, [])
         if done:
             m.end_violations(np.array([v for v, _ in done]), np.array([t for _, t in done]))
         for cid in self.deadlines.pop(day, []):
             e = cases["enterprise"][cid]
-            ent.clean_checks[e] = 0
+            clean_checks[e] = 0
             if cases["rectified"][cid] == 1:
-                if ent.colour.item(e) == GREEN:
+                if colour[e] == GREEN:
                     ent.set_colour(e, YELLOW)
                 continue
             ent.set_colour(e, BLACK)
-            ent.escalation[e] += 1
+            escalation[e] += 1
             vid = cases["violation_id"][cid]
             if not math.isinf(m.violations.cols["ended_at"].item(vid)):  # is_open, one id
                 continue
@@ -144,30 +146,29 @@ class Sanctions:
             unit = m.units[cases["owner_unit"][cid]]
             m.enqueue_case(new, unit, deadline, 0, first_unit=unit)
 
-    def clean_checks(self, firms: np.ndarray) -> None:
+    def clean_checks(self, firms: Iterable[int]) -> None:
         """Record the day's clean inspections (a firm may appear more than once).
 
         After ``clean_checks_to_upgrade`` clean checks the colour moves up one step (yellow →
-        green, black → yellow) and the escalation level falls by one.
+        green, black → yellow; the count starts again) and the escalation level falls by one
+        (a green firm keeps its count, and each further clean check lowers the escalation).
+        A check acts on its firm's state only, so the order of the firms does not matter; a
+        day's few dozen checks cost less as Python scalars than as rounds of array operations.
         """
-        firms = np.sort(firms)
-        while firms.size:  # one round per repeat: each round counts every listed firm once
-            first = first_in_run(firms)
-            self._clean_round(firms[first])
-            firms = firms[~first]
-
-    def _clean_round(self, firms: np.ndarray) -> None:
-        """One clean check for each of ``firms`` (distinct)."""
         ent = self.model.enterprises
-        checks = ent.clean_checks[firms] + 1
-        ent.clean_checks[firms] = checks
-        up = firms[checks >= self.model.config.sanctions.clean_checks_to_upgrade]
-        if up.size == 0:
-            return
-        ent.escalation[up] = np.maximum(ent.escalation[up] - 1, 0)  # forgiving tit-for-tat
-        colour = ent.colour[up]
-        to_green, to_yellow = up[colour == YELLOW], up[colour == BLACK]
-        ent.set_colours(to_green, GREEN)
-        ent.set_colours(to_yellow, YELLOW)
-        ent.clean_checks[to_green] = 0
-        ent.clean_checks[to_yellow] = 0
+        checks, escalation, colour = (ent.views[c] for c in ("clean_checks", "escalation",
+                                                             "colour"))
+        need = self.model.config.sanctions.clean_checks_to_upgrade
+        for e in firms:
+            n = checks[e] + 1
+            checks[e] = n
+            if n < need:
+                continue
+            escalation[e] = max(escalation[e] - 1, 0)  # forgiving tit-for-tat
+            c = colour[e]
+            if c == YELLOW:
+                ent.set_colour(e, GREEN)
+                checks[e] = 0
+            elif c == BLACK:
+                ent.set_colour(e, YELLOW)
+                checks[e] = 0

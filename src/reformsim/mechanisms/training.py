@@ -84,12 +84,14 @@ class Training:
         exchange = lv.exchange_sessions_per_year / 12.0 * cw.exchange_experience
         if not training.any() and exchange == 0:
             return
-        for o in self.trainees:
-            gain = training + exchange
-            if o.home_domain >= 0:
-                gain = gain.copy()
-                gain[o.home_domain] -= exchange
-            o.train(gain)
+        for squad in self.model.squads:  # the trainees, one squad at a time
+            if not squad.officers:
+                continue
+            gain = np.tile(training + exchange, (len(squad.officers), 1))
+            home = np.array([o.home_domain for o in squad.officers])
+            own = np.flatnonzero(home >= 0)
+            gain[own, home[own]] -= exchange  # no exchange in the home domain
+            squad.train(gain)
 
     def speed_ratio(self) -> float:
         """Return the generalist speed ratio (NaN without squad officers).

@@ -47,8 +47,8 @@ class Trust:
     def encounter(self, firm: int, advisory: bool) -> None:
         """A case decided for ``firm``: advisory encounters help more than other fair ones."""
         eta = self.spec.eta_help if advisory else self.spec.eta_fair
-        t = self.model.enterprises.trust
-        trust = t.item(firm)  # a Python float: the same IEEE operations as on the element
+        t = self.model.enterprises.views["trust"]
+        trust = t[firm]  # a Python float: the same IEEE operations as on the element
         t[firm] = trust + eta * (1.0 - trust)
 
     def erode(self, firms: np.ndarray, times: np.ndarray, eta: float) -> None:
@@ -57,7 +57,7 @@ class Trust:
             self.model.enterprises.trust[firms] *= (1.0 - eta) ** times
 
     def book_visits(self, firms: np.ndarray, beyond: np.ndarray, conflicts: np.ndarray,
-                    in_window: np.ndarray) -> None:
+                    at: np.ndarray) -> None:
         """Apply a day's visits per firm: visits beyond tolerance and inconsistent rulings.
 
         Parameters
@@ -65,9 +65,11 @@ class Trust:
         firms
             Unique visited firms.
         beyond, conflicts
-            Per firm: visits beyond tolerance, and duplicate visits by another department.
-        in_window
-            Per firm: whether the visits count in the KPIs.
+            Per firm: visits beyond tolerance, and duplicate visits by another department
+            (counts, or masks when each firm was visited once: the same draws and factors).
+        at
+            Per firm: the time of its first visit today (the rulings count in the KPIs from
+            the end of the warm-up).
         """
         s = self.spec
         # eroding zero times multiplies by exactly 1.0, and a binomial draw with n = 0 uses no
@@ -77,6 +79,7 @@ class Trust:
         if np.count_nonzero(conflicts):
             rulings = self.model.streams["trust"].binomial(conflicts, s.conflict_probability)
             if np.count_nonzero(rulings):  # no ruling: nothing to count or erode
+                in_window = at >= self.model.config.run.warmup_days
                 self.inconsistent_rulings += int(rulings[in_window].sum())
                 self.erode(firms, rulings, s.eta_arbitrary)
 
