@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reformsim.column_views import ColumnViews
 from reformsim.table import Table
 
 SOURCES = ("complaint", "patrol", "platform", "inspection", "follow_up")
@@ -58,7 +59,7 @@ CASE_SCHEMA: dict[str, tuple[object, object]] = {
 }
 
 
-class CaseLog(Table):
+class CaseLog(ColumnViews, Table):
     """Growable table of cases (see :data:`CASE_SCHEMA`).
 
     Besides the numpy columns (:attr:`cols`) the log keeps a memoryview of each, :attr:`views`:
@@ -81,16 +82,9 @@ class CaseLog(Table):
         if self.capacity != capacity:  # new column arrays
             self._bind_views()
 
-    def append_row(self, **values: object) -> int:
-        """:meth:`Table.append_row` through the views (the same row, cheaper scalar writes)."""
-        i = self.n
-        if i == self.capacity:
-            self._reserve(1)
-        views = self.views
-        for name, value in values.items():
-            views[name][i] = value
-        self.n = i + 1
-        return i
+    def _scalar_targets(self) -> dict[str, memoryview]:
+        """:meth:`Table.append_row` writes through the views (cheaper scalar writes)."""
+        return self.views
 
     def _bind_views(self) -> None:
         """Point :attr:`views` at the current column arrays.
@@ -100,20 +94,10 @@ class CaseLog(Table):
         """
         self.views.update({name: memoryview(col) for name, col in self.cols.items()})
 
-    def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
-        del state["views"]  # memoryviews do not pickle; rebuilt on unpickling
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self.views = {}
-        self._bind_views()
-
     def to_frame(
         self, unit_names: list[str], domain_names: list[str], warmup_days: int
     ) -> pd.DataFrame:
-        """The log as a tidy DataFrame with readable categories and times in days.
+        """Return the log as a tidy DataFrame with readable categories and times in days.
 
         Built from one dict of columns (one DataFrame construction, no column inserts).
         """

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from reformsim.column_views import ColumnViews
 from reformsim.scenario import COLOURS, RISK_TYPES, Scenario
 
 GREEN, YELLOW, BLACK = 0, 1, 2
@@ -22,7 +23,7 @@ ALLOWED_COLOUR_EDGES = frozenset({(GREEN, YELLOW), (GREEN, BLACK), (YELLOW, GREE
 
 
 @dataclass
-class Enterprises:
+class Enterprises(ColumnViews):
     """Per-enterprise and per-exposure-pair columns.
 
     Attributes
@@ -80,16 +81,6 @@ class Enterprises:
             col = getattr(self, f.name)
             if isinstance(col, np.ndarray):
                 self.views[f.name] = memoryview(col)
-
-    def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
-        del state["views"]  # memoryviews do not pickle; rebuilt on unpickling
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self.views = {}
-        self._bind_views()
 
     @property
     def n(self) -> int:

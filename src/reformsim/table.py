@@ -6,6 +6,7 @@ Cases and violations are events: their number grows with what happens, not with 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -66,11 +67,15 @@ class Table:
         i = self.n
         if i == self.capacity:
             self._reserve(1)
-        cols = self.cols
+        targets = self._scalar_targets()
         for name, value in values.items():
-            cols[name][i] = value
+            targets[name][i] = value
         self.n = i + 1
         return i
+
+    def _scalar_targets(self) -> Mapping[str, Any]:
+        """Where :meth:`append_row` writes: the columns (a subclass may give cheaper views)."""
+        return self.cols
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of the filled rows as a DataFrame."""
