@@ -102,8 +102,13 @@ def test_each_firm_or_pair_is_chosen_with_its_rate(small_integrated: Scenario,
     firm_of = ent.pair_ent if per_pair else None
     rate = ip.pair_rate() if per_pair else ip.daily_rate()
     assert rate.max() <= ip.bound
-    rng = np.random.default_rng(7)
-    days = 2000
+    _assert_daily_law(ip, firm_of, rate, seed=7)
+
+
+def _assert_daily_law(ip, firm_of: np.ndarray | None, rate: np.ndarray, seed: int,
+                      days: int = 2000) -> None:
+    """Over ``days`` draws the chosen indices are increasing and chosen at their rates."""
+    rng = np.random.default_rng(seed)
     draws = [ip.draw_chosen(rng, firm_of) for _ in range(days)]
     for chosen in draws:
         assert np.all(np.diff(chosen) > 0)
@@ -142,12 +147,7 @@ def test_rates_above_the_bound_keep_their_law(small_integrated: Scenario,
     ip.bound = float(np.median(rate))  # yellow; black above it
     ip._table = None  # recompute the acceptance table for the new bound
     assert (rate > ip.bound).any()
-    rng = np.random.default_rng(5)
-    days = 2000
-    draws = [ip.draw_chosen(rng, firm_of) for _ in range(days)]
-    for chosen in draws:
-        assert np.all(np.diff(chosen) > 0)
-    _assert_frequencies(_counts(draws, rate.size), rate, days)
+    _assert_daily_law(ip, firm_of, rate, seed=5)
 
 
 def test_a_rate_of_one_or_more_always_chooses(small_integrated: Scenario) -> None:
