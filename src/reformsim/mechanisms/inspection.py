@@ -40,9 +40,9 @@ Caps of on-site visits per body per firm per year (O2, O4, O14; domain.md §5, M
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING
+from functools import cached_property, partial
+from itertools import repeat
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -61,13 +61,15 @@ STALE_DAYS = 30.0
 BOUND_MARGIN = 1e-9
 
 
-@dataclass(slots=True)
-class InspectionTask:
+class InspectionTask(NamedTuple):
     """One planned visit: which firm (and its grid), which pairs are checked, by how many bodies.
 
     ``pairs`` are distinct exposure pairs of the firm, in increasing order (a read-only view
     for joint visits; visit booking relies on them being distinct). ``domain`` is the first
     checked pair's domain: the officer most skilled in it is sent.
+
+    A named tuple, so that a day's tasks are built from their fields' tuples in C
+    (:data:`_new_task`, :data:`_new_tasks`) rather than by a Python ``__init__`` each.
     """
 
     enterprise: int
@@ -76,6 +78,13 @@ class InspectionTask:
     planned_at: float
     n_depts: int
     domain: int
+
+
+#: ``_new_task(fields)``: the :class:`InspectionTask` of an ``(enterprise, grid, pairs,
+#: planned_at, n_depts, domain)`` tuple (``tuple.__new__``, as ``_make`` does, without its
+#: Python frame); ``_new_tasks(rows)``: the tasks of an iterable of such tuples, lazily
+_new_task = partial(tuple.__new__, InspectionTask)
+_new_tasks = partial(map, _new_task)
 
 
 class InspectionPlanning:
@@ -264,9 +273,10 @@ class InspectionPlanning:
             return
         units = m.joint_inspectors(chosen)
         pair_ids = self._pair_ids
+        new_task = _new_task
         for e, (g, nd, a, b, d), unit in zip(chosen.tolist(), self._firm_rows[chosen].tolist(),
                                              units, strict=True):
-            unit.push_inspection(start, InspectionTask(e, g, pair_ids[a:b], start, nd, d))
+            unit.push_inspection(start, new_task((e, g, pair_ids[a:b], start, nd, d)))
 
     @cached_property
     def _firm_rows(self) -> np.ndarray:
@@ -295,8 +305,11 @@ class InspectionPlanning:
         keep = self._count_planned(rows[:, 0], day)
         if keep is not None:
             rows, hit = rows[keep], hit[keep]
-        for (e, d, g, dom), pairs in zip(rows.tolist(), hit[:, None], strict=True):
-            m.departments[d].push_inspection(start, InspectionTask(e, g, pairs, start, 1, dom))
+        firms, depts, grids, doms = rows.T.tolist()
+        units = map(m.departments.__getitem__, depts)
+        tasks = _new_tasks(zip(firms, grids, hit[:, None], repeat(start), repeat(1), doms))
+        for unit, task in zip(units, tasks, strict=True):
+            unit.push_inspection(start, task)
 
     @cached_property
     def _pair_rows(self) -> np.ndarray | None:
@@ -326,10 +339,11 @@ class InspectionPlanning:
         keep = self.within_cap(firms, day)
         firms, depts, starts, ends = firms[keep], depts[keep], starts[keep], ends[keep]
         grids, doms = ent.grid[firms].tolist(), ent.pair_dom[hit[starts]].tolist()
-        for e, d, g, dom, lo, hi in zip(firms.tolist(), depts.tolist(), grids, doms,
-                                        starts.tolist(), ends.tolist(), strict=True):
-            task = InspectionTask(e, g, hit[lo:hi], start, 1, dom)
-            m.departments[d].push_inspection(start, task)
+        units = map(m.departments.__getitem__, depts.tolist())
+        pairs = [hit[lo:hi] for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)]
+        tasks = _new_tasks(zip(firms.tolist(), grids, pairs, repeat(start), repeat(1), doms))
+        for unit, task in zip(units, tasks, strict=True):
+            unit.push_inspection(start, task)
 
     def within_cap(self, firms: np.ndarray, day: int, distinct: bool = False) -> np.ndarray:
         """Which of today's planned visits to ``firms`` (sorted) stay under the yearly cap.
