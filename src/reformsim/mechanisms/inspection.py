@@ -432,7 +432,7 @@ def bernoulli_positions(rng: np.random.Generator, size: int, p: float,
     while last < size:
         gaps = rng.geometric(p, chunk)
         np.minimum(gaps, size + 1, out=gaps)  # a gap past the end ends the range: no overflow
-        pos = np.cumsum(gaps)
+        pos = np.add.accumulate(gaps)  # np.cumsum without its Python dispatch
         pos += last
         parts.append(pos)
         last = int(pos[-1])
