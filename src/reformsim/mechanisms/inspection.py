@@ -40,9 +40,10 @@ Caps of on-site visits per body per firm per year (O2, O4, O14; domain.md §5, M
 from __future__ import annotations
 
 import math
-from functools import cached_property, partial
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import repeat
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -61,15 +62,14 @@ STALE_DAYS = 30.0
 BOUND_MARGIN = 1e-9
 
 
-class InspectionTask(NamedTuple):
+@dataclass(slots=True)
+class InspectionTask:
     """One planned visit: which firm (and its grid), which pairs are checked, by how many bodies.
 
     ``pairs`` are distinct exposure pairs of the firm, in increasing order (a read-only view
     for joint visits; visit booking relies on them being distinct). ``domain`` is the first
-    checked pair's domain: the officer most skilled in it is sent.
-
-    A named tuple, so that a day's tasks are built from their fields' tuples in C
-    (:data:`_new_task`, :data:`_new_tasks`) rather than by a Python ``__init__`` each.
+    checked pair's domain: the officer most skilled in it is sent. (Slots: casework reads the
+    fields through specialised slot loads.)
     """
 
     enterprise: int
@@ -78,13 +78,6 @@ class InspectionTask(NamedTuple):
     planned_at: float
     n_depts: int
     domain: int
-
-
-#: ``_new_task(fields)``: the :class:`InspectionTask` of an ``(enterprise, grid, pairs,
-#: planned_at, n_depts, domain)`` tuple (``tuple.__new__``, as ``_make`` does, without its
-#: Python frame); ``_new_tasks(rows)``: the tasks of an iterable of such tuples, lazily
-_new_task = partial(tuple.__new__, InspectionTask)
-_new_tasks = partial(map, _new_task)
 
 
 class InspectionPlanning:
@@ -273,10 +266,9 @@ class InspectionPlanning:
             return
         units = m.joint_inspectors(chosen)
         pair_ids = self._pair_ids
-        new_task = _new_task
         for e, (g, nd, a, b, d), unit in zip(chosen.tolist(), self._firm_rows[chosen].tolist(),
                                              units, strict=True):
-            unit.push_inspection(start, new_task((e, g, pair_ids[a:b], start, nd, d)))
+            unit.push_inspection(start, InspectionTask(e, g, pair_ids[a:b], start, nd, d))
 
     @cached_property
     def _firm_rows(self) -> np.ndarray:
@@ -307,7 +299,7 @@ class InspectionPlanning:
             rows, hit = rows[keep], hit[keep]
         firms, depts, grids, doms = rows.T.tolist()
         units = map(m.departments.__getitem__, depts)
-        tasks = _new_tasks(zip(firms, grids, hit[:, None], repeat(start), repeat(1), doms))
+        tasks = map(InspectionTask, firms, grids, hit[:, None], repeat(start), repeat(1), doms)
         for unit, task in zip(units, tasks, strict=True):
             unit.push_inspection(start, task)
 
@@ -341,7 +333,7 @@ class InspectionPlanning:
         grids, doms = ent.grid[firms].tolist(), ent.pair_dom[hit[starts]].tolist()
         units = map(m.departments.__getitem__, depts.tolist())
         pairs = [hit[lo:hi] for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)]
-        tasks = _new_tasks(zip(firms.tolist(), grids, pairs, repeat(start), repeat(1), doms))
+        tasks = map(InspectionTask, firms.tolist(), grids, pairs, repeat(start), repeat(1), doms)
         for unit, task in zip(units, tasks, strict=True):
             unit.push_inspection(start, task)
 
