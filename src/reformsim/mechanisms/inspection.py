@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,7 +68,8 @@ class InspectionTask:
 
     ``pairs`` are distinct exposure pairs of the firm, in increasing order (a read-only view
     for joint visits; visit booking relies on them being distinct). ``domain`` is the first
-    checked pair's domain: the officer most skilled in it is sent.
+    checked pair's domain: the officer most skilled in it is sent. (Slots: casework reads the
+    fields through specialised slot loads.)
     """
 
     enterprise: int
@@ -295,8 +297,11 @@ class InspectionPlanning:
         keep = self._count_planned(rows[:, 0], day)
         if keep is not None:
             rows, hit = rows[keep], hit[keep]
-        for (e, d, g, dom), pairs in zip(rows.tolist(), hit[:, None], strict=True):
-            m.departments[d].push_inspection(start, InspectionTask(e, g, pairs, start, 1, dom))
+        firms, depts, grids, doms = rows.T.tolist()
+        units = map(m.departments.__getitem__, depts)
+        tasks = map(InspectionTask, firms, grids, hit[:, None], repeat(start), repeat(1), doms)
+        for unit, task in zip(units, tasks, strict=True):
+            unit.push_inspection(start, task)
 
     @cached_property
     def _pair_rows(self) -> np.ndarray | None:
@@ -326,10 +331,11 @@ class InspectionPlanning:
         keep = self.within_cap(firms, day)
         firms, depts, starts, ends = firms[keep], depts[keep], starts[keep], ends[keep]
         grids, doms = ent.grid[firms].tolist(), ent.pair_dom[hit[starts]].tolist()
-        for e, d, g, dom, lo, hi in zip(firms.tolist(), depts.tolist(), grids, doms,
-                                        starts.tolist(), ends.tolist(), strict=True):
-            task = InspectionTask(e, g, hit[lo:hi], start, 1, dom)
-            m.departments[d].push_inspection(start, task)
+        units = map(m.departments.__getitem__, depts.tolist())
+        pairs = [hit[lo:hi] for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)]
+        tasks = map(InspectionTask, firms.tolist(), grids, pairs, repeat(start), repeat(1), doms)
+        for unit, task in zip(units, tasks, strict=True):
+            unit.push_inspection(start, task)
 
     def within_cap(self, firms: np.ndarray, day: int, distinct: bool = False) -> np.ndarray:
         """Which of today's planned visits to ``firms`` (sorted) stay under the yearly cap.
@@ -418,7 +424,7 @@ def bernoulli_positions(rng: np.random.Generator, size: int, p: float,
     while last < size:
         gaps = rng.geometric(p, chunk)
         np.minimum(gaps, size + 1, out=gaps)  # a gap past the end ends the range: no overflow
-        pos = np.cumsum(gaps)
+        pos = np.add.accumulate(gaps)  # np.cumsum without its Python dispatch
         pos += last
         parts.append(pos)
         last = int(pos[-1])
