@@ -116,7 +116,9 @@ def test_sf18_task_switching_lengthens_time_not_errors() -> None:
     only) shows no detectable change (its paired interval spans 0) and its point change is under
     a quarter of the base rate (about 0.04). Model figures: hours per case about +27 %, cycle
     time about +8 %; the error rate moves at all only because officers' assignments shift with
-    the timing (+0.005 [-0.004, 0.015] at the time of writing).
+    the timing (+0.005 [-0.004, 0.015] when written; at most base seeds it is now exactly
+    unchanged in every replicate, an interval of [0, 0]; all assertions hold at base seeds 11-17,
+    checked 2026-11-27).
     """
     cmp = paired([tiny(INTEGRATED, {"name": "no switch cost", "casework": {"switch_cost": 0.0}}),
                   tiny(INTEGRATED, {"name": "switch cost 0.5", "casework": {"switch_cost": 0.5}})])
@@ -124,6 +126,7 @@ def test_sf18_task_switching_lengthens_time_not_errors() -> None:
     assert_above(cmp, "cycle_time_mean_days")
     err = cmp.xs("handling_error_rate", level="kpi").iloc[0]
     assert err["base_mean"] > 0.01
-    # no detectable change, and the point estimate is under a quarter of the base rate
-    assert err["diff_low"] < 0 < err["diff_high"], err
+    # no detectable change (an interval of exactly [0, 0], the same errors in every replicate,
+    # is the strongest case of it), and the point estimate is under a quarter of the base rate
+    assert err["diff_low"] <= 0 <= err["diff_high"], err
     assert abs(err["diff"]) < 0.25 * err["base_mean"], err
