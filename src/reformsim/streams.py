@@ -66,15 +66,10 @@ def keyed_uniform_from_hash(hashed: int, slot: int) -> float:
     """Return the keyed uniform of ``slot`` from an entity's hash, in pure Python.
 
     ``hashed`` comes from :meth:`Streams.keyed_hash_scalar`; this is the per-slot half of
-    :meth:`Streams.keyed_uniform` for one key (same value).
+    :meth:`Streams.keyed_uniform` for one key (same value). Hot paths keep
+    :func:`premix_hash` of the entity's hash and call :func:`keyed_uniform_premixed`.
     """
-    x = hashed ^ ((slot * _M2_I + _GOLDEN_I) & _MASK)
-    x ^= x >> 30  # SplitMix64 finaliser, as in _mix64_int (inlined: ~10^4 calls a run)
-    x = (x * _M1_I) & _MASK
-    x ^= x >> 27
-    x = (x * _M2_I) & _MASK
-    x ^= x >> 31
-    return (x >> 11) * _TO_UNIT
+    return keyed_uniform_premixed(premix_hash(hashed), slot)
 
 
 def premix_hash(hashed: int) -> int:
