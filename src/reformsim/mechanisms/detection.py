@@ -248,7 +248,7 @@ class Detection:
         v = m.violations.cols
         patrol = self.patrol_intensity
         patrol += (m.patrol_hours + m.officer_patrol_hours - patrol) / 14.0
-        np.divide(patrol, 8.0, out=self._patrol_factor)  # _refresh_patrol_factor()
+        self._refresh_patrol_factor()
         today = self._take_watched(day)
         if not today:
             return np.zeros(0, dtype=np.int64)
