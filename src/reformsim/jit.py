@@ -1,0 +1,69 @@
+"""Optional compilation of hot loops with numba (issue 4: per-task and per-day Python overhead).
+
+A few mechanisms have a *kernel*: a loop over plain numpy arrays and scalars that numba compiles
+to machine code. Each such mechanism keeps its numpy/Python path as the fallback and chooses
+between the two when the model is built, from :func:`enabled`. Both paths make the same
+floating-point operations in the same order and draw the same random numbers from the same
+streams (random draws stay in numpy, outside the kernels), so a run's outputs do not depend on
+the path; ``tests/test_jit_equivalence.py`` checks that on full runs.
+
+numba is imported only when the first kernel is compiled (importing it takes about half a
+second). Kernels are cached on disk next to the sources (numba's ``cache=True``), so only the
+first run on a machine pays the compilation.
+
+Set the environment variable ``REFORMSIM_JIT=0`` to run without numba (read when a model is
+built); the fallback is also used when numba is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from typing import Any
+
+
+def enabled() -> bool:
+    """Whether models built now use their compiled kernels.
+
+    True when numba is installed and ``REFORMSIM_JIT`` is not ``"0"``.
+    """
+    return os.environ.get("REFORMSIM_JIT", "1") != "0" and _numba_installed()
+
+
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+class Kernel:
+    """A loop written in the numba subset of Python, compiled on first request.
+
+    Parameters
+    ----------
+    fn
+        The plain Python function. It stays callable as :attr:`py` (slow; for tests of the
+        kernel's logic on tiny inputs without compiling).
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.py = fn
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+        self._compiled: Callable[..., Any] | None = None
+
+    def compiled(self) -> Callable[..., Any]:
+        """The numba-compiled function (``njit(cache=True)``; no ``fastmath``).
+
+        Without ``fastmath`` the compiled loop makes exactly the IEEE operations written, so
+        its results equal the plain function's bit for bit.
+        """
+        if self._compiled is None:
+            import numba  # deferred: the import costs about 0.5 s
+
+            self._compiled = numba.njit(cache=True, nogil=True)(self.py)
+        return self._compiled
+
+
+def kernel(fn: Callable[..., Any]) -> Kernel:
+    """Decorator: make ``fn`` a :class:`Kernel` (compiled lazily, see :meth:`Kernel.compiled`)."""
+    return Kernel(fn)
