@@ -1,0 +1,95 @@
+"""Compiled kernels (reformsim.jit) and their fallbacks give bit-identical runs.
+
+Every mechanism with a numba kernel keeps its numpy/Python path; ``REFORMSIM_JIT=0`` selects it
+when a model is built. Whole runs over varied scenarios must agree exactly: summary, every case
+column and every daily column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import reformsim
+from reformsim import jit
+from reformsim.jit import Kernel, kernel
+
+from .conftest import assert_same_summary, queueing_street, small
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, scenario: Any, seed: int, flag: str) -> Any:
+    with monkeypatch.context() as m:
+        m.setenv("REFORMSIM_JIT", flag)
+        return reformsim.run(scenario, seed=seed)
+
+
+def _assert_same_run(a: Any, b: Any) -> None:
+    assert_same_summary(a.summary, b.summary)
+    pd.testing.assert_frame_equal(a.cases, b.cases, check_exact=True)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+
+
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "siloed": ("n_street_siloed.toml", {}),
+    "integrated": ("n_street_integrated.toml", {}),
+    "integrated-exponential-no-joint": (
+        "n_street_integrated.toml",
+        {"casework": {"service_time_distribution": "exponential"},
+         "levers": {"joint_inspection": False}},
+    ),
+    "siloed-fixed-service-long-day": (
+        "n_street_siloed.toml",
+        {"casework": {"service_time_distribution": "fixed"},
+         "staffing": {"hours_per_day": 11.0}},
+    ),
+}
+
+
+@pytest.mark.skipif(not jit._numba_installed(), reason="numba is not installed")
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_kernels_and_fallback_give_identical_runs(monkeypatch: pytest.MonkeyPatch,
+                                                  variant: str) -> None:
+    name, extra = VARIANTS[variant]
+    scenario = small(name, extra)
+    compiled = _run(monkeypatch, scenario, 5, "1")
+    fallback = _run(monkeypatch, scenario, 5, "0")
+    assert len(compiled.cases) > 0
+    _assert_same_run(compiled, fallback)
+
+
+@pytest.mark.skipif(not jit._numba_installed(), reason="numba is not installed")
+def test_identical_on_a_round_the_clock_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = queueing_street(2000, 6.0, 80, {
+        "domains": [{"id": "only", "violation_weight": 1.0, "complexity_hours": 2.0}],
+        "catalog": {"n_matters": 1},
+        "staffing": {"retained_officers": {"only": 3}},
+    })
+    _assert_same_run(_run(monkeypatch, scenario, 3, "1"), _run(monkeypatch, scenario, 3, "0"))
+
+
+def test_enabled_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFORMSIM_JIT", "0")
+    assert jit.enabled() is False
+    monkeypatch.setenv("REFORMSIM_JIT", "1")
+    assert jit.enabled() is jit._numba_installed()
+
+
+def _running_sum(x: np.ndarray) -> float:
+    total = 0.0
+    for v in x:
+        total += v
+    return total
+
+
+def test_kernel_keeps_the_plain_function_and_compiles_once() -> None:
+    k = kernel(_running_sum)
+    assert isinstance(k, Kernel)
+    x = np.array([0.1, 0.2, 0.3, 1e-17])
+    assert k.py(x) == _running_sum(x)
+    if jit._numba_installed():
+        fn = k.compiled()
+        assert k.compiled() is fn
+        assert fn(x) == k.py(x)  # the same IEEE operations in the same order
