@@ -93,3 +93,15 @@ def test_kernel_keeps_the_plain_function_and_compiles_once() -> None:
         fn = k.compiled()
         assert k.compiled() is fn
         assert fn(x) == k.py(x)  # the same IEEE operations in the same order
+
+
+def test_compile_all_readies_every_registered_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFORMSIM_JIT", "0")
+    assert jit.compile_all() == []
+    monkeypatch.setenv("REFORMSIM_JIT", "1")
+    names = jit.compile_all()
+    assert names == sorted(jit.KERNELS)
+    # every kernel of the model was called (compiled for its argument types) by the warm-up
+    ours = [jit.KERNELS[n] for n in names if n.startswith("reformsim.")]
+    assert all(k.compiled().signatures for k in ours), [
+        n for n in names if n.startswith("reformsim.") and not jit.KERNELS[n].compiled().signatures]

@@ -9,7 +9,8 @@ the path; ``tests/test_jit_equivalence.py`` checks that on full runs.
 
 numba is imported only when the first kernel is compiled (importing it takes about half a
 second). Kernels are cached on disk next to the sources (numba's ``cache=True``), so only the
-first run on a machine pays the compilation.
+first run on a machine pays the compilation. :func:`compile_all` pays both up front (e.g. before
+timing a run, or once in each worker of a process pool).
 
 Set the environment variable ``REFORMSIM_JIT=0`` to run without numba (read when a model is
 built); the fallback is also used when numba is not installed.
@@ -64,6 +65,48 @@ class Kernel:
         return self._compiled
 
 
+#: every kernel defined so far, by qualified name (filled as modules are imported)
+KERNELS: dict[str, Kernel] = {}
+
+
 def kernel(fn: Callable[..., Any]) -> Kernel:
     """Decorator: make ``fn`` a :class:`Kernel` (compiled lazily, see :meth:`Kernel.compiled`)."""
-    return Kernel(fn)
+    k = Kernel(fn)
+    KERNELS[f"{fn.__module__}.{fn.__qualname__}"] = k
+    return k
+
+
+def compile_all() -> list[str]:
+    """Import numba and compile (or load from the disk cache) every kernel of the model.
+
+    Numba compiles a kernel for the argument types of its first call, so this runs two tiny
+    models (every lever off, every lever on) for 45 days. Does nothing when :func:`enabled` is
+    false. Returns the names of the kernels defined.
+    """
+    if not enabled():
+        return []
+    from reformsim.model import ReformModel  # imports every mechanism (and their kernels)
+    from reformsim.scenario import Scenario
+
+    for levers in _WARM_UP_LEVERS:
+        plain = Scenario.model_validate({"population": {"n_enterprises": 60, "n_residents": 300}})
+        staff = {d.id: 2 for d in plain.domains}  # one department per domain by default
+        sc = Scenario.model_validate({
+            "run": {"days": 45, "warmup_days": 5},
+            "territory": {"n_grids": 4, "n_areas": 2},
+            "population": {"n_enterprises": 60, "n_residents": 300},
+            "staffing": {"retained_officers": staff, "seconded_officers": staff,
+                         "street_staff": 2, "grid_workers": 4},
+            "levers": levers,
+        })
+        ReformModel(sc, seed=0).run()
+    return sorted(KERNELS)
+
+
+_WARM_UP_LEVERS: tuple[dict[str, Any], ...] = (
+    {},
+    {"pool_seconded_officers": True, "delegated_matters": 100, "unified_dispatch": True,
+     "ambiguous_default_to_team": True, "joint_inspection": True, "three_colour": True,
+     "first_violation_leniency": True, "whistle_summons": True, "training_hours_per_month": 4.0,
+     "exchange_sessions_per_year": 12.0, "power_review_period_days": 20},
+)
