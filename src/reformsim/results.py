@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reformsim import jit
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
 from reformsim.scenario_files import load_scenario
@@ -95,7 +96,11 @@ def collect(model: ReformModel) -> RunResult:
 
 
 def manifest(sc: Scenario, seed: int | np.random.SeedSequence) -> dict[str, Any]:
-    """Provenance of a run: versions, git commit, scenario hash and seed."""
+    """Provenance of a run: versions, git commit, scenario hash and seed.
+
+    ``compiled_kernels`` says whether the numba kernels ran (:mod:`reformsim.jit`); the outputs
+    are the same either way.
+    """
     if isinstance(seed, np.random.SeedSequence):
         seed_info: Any = {"entropy": int(seed.entropy), "spawn_key": list(seed.spawn_key)}
     else:
@@ -107,7 +112,9 @@ def manifest(sc: Scenario, seed: int | np.random.SeedSequence) -> dict[str, Any]
         "days": sc.run.days,
         "warmup_days": sc.run.warmup_days,
         "versions": {pkg: _version(pkg) for pkg in
-                     ("reformsim", "numpy", "mesa", "pandas", "pyarrow", "pydantic", "SALib")},
+                     ("reformsim", "numpy", "mesa", "pandas", "pyarrow", "pydantic", "SALib",
+                      "numba")},
+        "compiled_kernels": jit.enabled(),
         "python": platform.python_version(),
         "git_commit": _git_commit(),
         "scenario": sc.to_dict(),
