@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
 from reformsim.caselog import SOURCES
+from reformsim.mechanisms import detection_kernels as dk
 from reformsim.streams import (
     SLOT_CHANNEL,
     SLOT_COMPLAINANT,
@@ -71,6 +73,12 @@ class Detection:
         self._complaint_list = self._grid_factor[:, 0].tolist()
         #: per violation id, the keyed uniform that picks the complainant (set by schedule)
         self.complainant_u = np.zeros(0)
+        #: the compiled day kernels (detection_kernels), or None for the numpy/Python path
+        self._detect_kernel = dk.detect_day.compiled() if jit.enabled() else None
+        self._schedule_kernel = dk.schedule_violations.compiled() if jit.enabled() else None
+        self._out_i = np.zeros((4, 64), dtype=np.int64)  # the kernels' output buffers
+        self._out_t = np.zeros((2, 64))
+        self._days_first = np.zeros(2, dtype=np.int64)
 
     def _refresh_patrol_factor(self) -> None:
         """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
@@ -182,6 +190,9 @@ class Detection:
         violation: its shares are NaN).
         """
         n = draws.size
+        if self._schedule_kernel is not None:
+            self._schedule_new_kernel(start, draws, grids)
+            return
         if n > self.scalar_schedule_up_to:
             self.schedule(np.arange(start, start + n), draws)
             return
@@ -221,6 +232,27 @@ class Detection:
         self.complainant_u[rows_slice] = draws["complainant_u"]
         self._watch(soon, events)
 
+    def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
+        """:meth:`schedule_new` with the compiled :func:`~.detection_kernels.schedule_violations`."""
+        m = self.model
+        v = m.violations.cols
+        n = draws.size
+        self._reserve_complainant_u(start + n)
+        if n > self._out_i.shape[1]:
+            self._out_i = np.zeros((4, 2 * n), dtype=np.int64)
+            self._out_t = np.zeros((2, 2 * n))
+        days_first = self._days_first
+        days_first[0] = m.config.run.days
+        days_first[1] = self.next_day
+        out = self._out_i
+        n_soon = self._schedule_kernel(
+            start, draws, grids, self._matter_factor, self._grid_factor, self._report_factor,
+            m.team_authority, v["detect_at"], v["channel"], v["self_end_at"], self.complainant_u,
+            days_first, out)
+        watch = self.watch
+        for vid, day in zip(*out[:2, :n_soon].tolist(), strict=True):
+            watch.setdefault(day, []).append(vid)
+
     def _reserve_complainant_u(self, need: int) -> None:
         """Grow :attr:`complainant_u` to hold at least ``need`` violations."""
         if need > self.complainant_u.size:
@@ -244,6 +276,8 @@ class Detection:
         ndarray
             Ids of the new cases, in detection-time order.
         """
+        if self._detect_kernel is not None:
+            return self._step_kernel(day)
         m = self.model
         v = m.violations.cols
         patrol = self.patrol_intensity
@@ -266,6 +300,26 @@ class Detection:
         source = v["channel"][ids].astype(np.int8, copy=False)
         complainant = self._complainants(ids, source)
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
+
+    def _step_kernel(self, day: int) -> np.ndarray:
+        """:meth:`step` with the compiled :func:`~.detection_kernels.detect_day` (same results)."""
+        m = self.model
+        v = m.violations.cols
+        w = np.array(self._take_watched(day), dtype=np.int64)
+        if w.size > self._out_t.shape[1]:
+            self._out_i = np.zeros((4, 2 * w.size), dtype=np.int64)
+            self._out_t = np.zeros((2, 2 * w.size))
+        out_i, out_t = self._out_i, self._out_t
+        n_end, n_det = divmod(self._detect_kernel(
+            w, self.patrol_intensity, m.patrol_hours, m.officer_patrol_hours, self._patrol_factor,
+            v["case"], v["ended_at"], v["self_end_at"], v["detect_at"], v["channel"], v["pair"],
+            m.pair_grid, m.resident_grid_start, self.complainant_u, out_i, out_t), w.size + 1)
+        if n_end:
+            m.end_violations(out_i[0, :n_end], out_t[0, :n_end], distinct=True)
+        if n_det == 0:
+            return np.zeros(0, dtype=np.int64)
+        return m.open_cases(out_i[1, :n_det], out_i[2, :n_det], out_t[1, :n_det],
+                            out_i[3, :n_det])
 
     def _take_watched(self, day: int) -> list[int]:
         """Take the watched violations whose event falls today (or on a day not processed)."""
