@@ -76,7 +76,7 @@ class Detection:
         #: the compiled day kernels (detection_kernels), or None for the numpy/Python path
         self._detect_kernel = dk.detect_day.compiled() if jit.enabled() else None
         self._schedule_kernel = dk.schedule_violations.compiled() if jit.enabled() else None
-        self._out_i = np.zeros((4, 64), dtype=np.int64)  # the kernels' output buffers
+        self._out_i = np.zeros((2, 64), dtype=np.int64)  # the kernels' output buffers
         self._out_t = np.zeros((2, 64))
         self._days_first = np.zeros(2, dtype=np.int64)
 
@@ -239,7 +239,7 @@ class Detection:
         n = draws.size
         self._reserve_complainant_u(start + n)
         if n > self._out_i.shape[1]:
-            self._out_i = np.zeros((4, 2 * n), dtype=np.int64)
+            self._out_i = np.zeros((2, 2 * n), dtype=np.int64)
             self._out_t = np.zeros((2, 2 * n))
         days_first = self._days_first
         days_first[0] = m.config.run.days
@@ -307,19 +307,28 @@ class Detection:
         v = m.violations.cols
         w = np.array(self._take_watched(day), dtype=np.int64)
         if w.size > self._out_t.shape[1]:
-            self._out_i = np.zeros((4, 2 * w.size), dtype=np.int64)
+            self._out_i = np.zeros((2, 2 * w.size), dtype=np.int64)
             self._out_t = np.zeros((2, 2 * w.size))
         out_i, out_t = self._out_i, self._out_t
-        n_end, n_det = divmod(self._detect_kernel(
+        cat, cases = m.catalog, m.cases
+        start = cases.n
+        if start + w.size > cases.capacity:  # room for a case per watched violation
+            cases.append(w.size)
+            cases.n = start
+        c = cases.cols
+        n_end, n = divmod(self._detect_kernel(
             w, self.patrol_intensity, m.patrol_hours, m.officer_patrol_hours, self._patrol_factor,
             v["case"], v["ended_at"], v["self_end_at"], v["detect_at"], v["channel"], v["pair"],
-            m.pair_grid, m.resident_grid_start, self.complainant_u, out_i, out_t), w.size + 1)
+            m.pair_grid, m.resident_grid_start, self.complainant_u, v["n_cases"],
+            v["enterprise"], v["domain"], v["matter"], v["onset_at"], m.enterprises.grid,
+            m.territory.area_of_grid, cat.delegated, cat.ambiguous, cat.negative, start,
+            c["violation_id"], c["enterprise"], c["grid"], c["area"], c["domain"], c["matter"],
+            c["source"], c["delegated"], c["ambiguous"], c["negative_list"], c["onset_at"],
+            c["detected_at"], c["complainant"], c["attempt"], out_i, out_t), w.size + 1)
         if n_end:
             m.end_violations(out_i[0, :n_end], out_t[0, :n_end], distinct=True)
-        if n_det == 0:
-            return np.zeros(0, dtype=np.int64)
-        return m.open_cases(out_i[1, :n_det], out_i[2, :n_det], out_t[1, :n_det],
-                            out_i[3, :n_det])
+        # the kernel wrote the case rows (those ReformModel.open_cases appends): count them
+        return cases.append(n) if n else np.zeros(0, dtype=np.int64)
 
     def _take_watched(self, day: int) -> list[int]:
         """Take the watched violations whose event falls today (or on a day not processed)."""

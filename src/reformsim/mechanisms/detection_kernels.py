@@ -36,7 +36,11 @@ _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 @kernel
 def detect_day(w, patrol, patrol_hours, officer_hours, patrol_factor, v_case, v_ended,
                v_self_end, v_detect, v_channel, v_pair, pair_grid, resident_start,
-               complainant_u, out_i, out_t):
+               complainant_u, v_n_cases, v_enterprise, v_domain, v_matter, v_onset, ent_grid,
+               area_of_grid, delegated, ambiguous, negative, case_start, c_violation,
+               c_enterprise, c_grid, c_area, c_domain, c_matter, c_source, c_delegated,
+               c_ambiguous, c_negative, c_onset, c_detected, c_complainant, c_attempt, out_i,
+               out_t):
     """One day of :meth:`Detection.step` after the watch list is taken (domain.md M13).
 
     Updates the patrol intensity in place, ``p += ((grid hours + officer hours) - p) / 14``
@@ -45,12 +49,16 @@ def detect_day(w, patrol, patrol_hours, officer_hours, patrol_factor, v_case, v_
     that ended meanwhile are skipped; the others end by themselves if that comes first
     (``self_end_at <= detect_at``), or are detected.
 
-    Writes into the buffers ``out_i`` (int64, 4 rows) and ``out_t`` (float64, 2 rows) of at
-    least ``w.size`` columns: row 0 of both, the violations that end by themselves (in watch
-    order) and when; rows 1-3 of ``out_i`` and row 1 of ``out_t``, the detected ones in
-    detection-time order (a stable sort), their channel (equal to the source code) and
-    complainant (for a complaint a resident of the grid, picked uniformly with the violation's
-    keyed uniform; -1 if none lives there or for other channels), and detection time.
+    Writes into the buffers ``out_i`` (int64) and ``out_t`` (float64) of 2 rows and at least
+    ``w.size`` columns: row 0 of both, the violations that end by themselves (in watch order)
+    and when; row 1, the detected ones in detection-time order (a stable sort) and when.
+    Each detected violation opens a case: rows ``case_start, case_start + 1, ...`` of the case
+    columns ``c_*`` (allocated, not yet counted in the log), the row
+    :meth:`ReformModel.open_cases` appends: its channel as source, the complainant (for a
+    complaint a resident of the grid, picked uniformly with the violation's keyed uniform; -1
+    if none lives there or for other channels), detection time, and the columns copied from
+    the violation, its enterprise and matter. The violation's ``case`` is set and its
+    ``n_cases`` (the attempt) counted.
 
     Returns
     -------
@@ -86,15 +94,36 @@ def detect_day(w, patrol, patrol_hours, officer_hours, patrol_factor, v_case, v_
             n_det += 1
     for k in range(n_det):
         vid = out_i[1, k]
+        cid = case_start + k
         src = v_channel[vid]
-        out_i[2, k] = src
-        out_i[3, k] = -1
+        complainant = -1
         if src == 0:  # a complaint: a resident of the grid, uniformly
             grid = pair_grid[v_pair[vid]]
             lo = resident_start[grid]
             hi = resident_start[grid + 1]
             if hi > lo:
-                out_i[3, k] = lo + np.int64(math.floor(complainant_u[vid] * float(hi - lo)))
+                complainant = lo + np.int64(math.floor(complainant_u[vid] * float(hi - lo)))
+        # the case row (ReformModel.open_cases)
+        attempt = v_n_cases[vid]
+        v_n_cases[vid] = attempt + 1
+        e = v_enterprise[vid]
+        grid = ent_grid[e]
+        matter = v_matter[vid]
+        c_violation[cid] = vid
+        c_enterprise[cid] = e
+        c_grid[cid] = grid
+        c_area[cid] = area_of_grid[grid]
+        c_domain[cid] = v_domain[vid]
+        c_matter[cid] = matter
+        c_source[cid] = src
+        c_delegated[cid] = delegated[matter]
+        c_ambiguous[cid] = ambiguous[matter]
+        c_negative[cid] = negative[matter]
+        c_onset[cid] = v_onset[vid]
+        c_detected[cid] = out_t[1, k]
+        c_complainant[cid] = complainant
+        c_attempt[cid] = attempt
+        v_case[vid] = cid
     return n_end * (n + 1) + n_det
 
 
