@@ -79,6 +79,8 @@ class Detection:
         self._out_i = np.zeros((2, 64), dtype=np.int64)  # the kernels' output buffers
         self._out_t = np.zeros((2, 64))
         self._days_first = np.zeros(2, dtype=np.int64)
+        self._arrays_key: tuple[int, int, int] | None = None
+        self._arrays: tuple[np.ndarray, ...] = ()
 
     def _refresh_patrol_factor(self) -> None:
         """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
@@ -310,25 +312,39 @@ class Detection:
             self._out_i = np.zeros((2, 2 * w.size), dtype=np.int64)
             self._out_t = np.zeros((2, 2 * w.size))
         out_i, out_t = self._out_i, self._out_t
-        cat, cases = m.catalog, m.cases
+        cases = m.cases
         start = cases.n
         if start + w.size > cases.capacity:  # room for a case per watched violation
             cases.append(w.size)
             cases.n = start
-        c = cases.cols
         n_end, n = divmod(self._detect_kernel(
-            w, self.patrol_intensity, m.patrol_hours, m.officer_patrol_hours, self._patrol_factor,
-            v["case"], v["ended_at"], v["self_end_at"], v["detect_at"], v["channel"], v["pair"],
-            m.pair_grid, m.resident_grid_start, self.complainant_u, v["n_cases"],
-            v["enterprise"], v["domain"], v["matter"], v["onset_at"], m.enterprises.grid,
-            m.territory.area_of_grid, cat.delegated, cat.ambiguous, cat.negative, start,
-            c["violation_id"], c["enterprise"], c["grid"], c["area"], c["domain"], c["matter"],
-            c["source"], c["delegated"], c["ambiguous"], c["negative_list"], c["onset_at"],
-            c["detected_at"], c["complainant"], c["attempt"], out_i, out_t), w.size + 1)
+            w, m.patrol_hours, m.officer_patrol_hours, start, out_i, out_t,
+            *self._kernel_arrays()), w.size + 1)
         if n_end:
             m.end_violations(out_i[0, :n_end], out_t[0, :n_end], distinct=True)
         # the kernel wrote the case rows (those ReformModel.open_cases appends): count them
         return cases.append(n) if n else np.zeros(0, dtype=np.int64)
+
+    def _kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays :func:`~.detection_kernels.detect_day` reads and writes besides today's.
+
+        Kept as a tuple until a table grows (its columns are then new arrays).
+        """
+        m = self.model
+        key = (m.violations.capacity, m.cases.capacity, self.complainant_u.size)
+        if key != self._arrays_key:
+            v, c, cat = m.violations.cols, m.cases.cols, m.catalog
+            self._arrays = (
+                self.patrol_intensity, self._patrol_factor, v["case"], v["ended_at"],
+                v["self_end_at"], v["detect_at"], v["channel"], v["pair"], m.pair_grid,
+                m.resident_grid_start, self.complainant_u, v["n_cases"], v["enterprise"],
+                v["domain"], v["matter"], v["onset_at"], m.enterprises.grid,
+                m.territory.area_of_grid, cat.delegated, cat.ambiguous, cat.negative,
+                c["violation_id"], c["enterprise"], c["grid"], c["area"], c["domain"],
+                c["matter"], c["source"], c["delegated"], c["ambiguous"], c["negative_list"],
+                c["onset_at"], c["detected_at"], c["complainant"], c["attempt"])
+            self._arrays_key = key
+        return self._arrays
 
     def _take_watched(self, day: int) -> list[int]:
         """Take the watched violations whose event falls today (or on a day not processed)."""

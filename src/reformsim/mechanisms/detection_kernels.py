@@ -34,13 +34,13 @@ _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
 @kernel
-def detect_day(w, patrol, patrol_hours, officer_hours, patrol_factor, v_case, v_ended,
-               v_self_end, v_detect, v_channel, v_pair, pair_grid, resident_start,
-               complainant_u, v_n_cases, v_enterprise, v_domain, v_matter, v_onset, ent_grid,
-               area_of_grid, delegated, ambiguous, negative, case_start, c_violation,
-               c_enterprise, c_grid, c_area, c_domain, c_matter, c_source, c_delegated,
-               c_ambiguous, c_negative, c_onset, c_detected, c_complainant, c_attempt, out_i,
-               out_t):
+def detect_day(w, patrol_hours, officer_hours, case_start, out_i, out_t, patrol,
+               patrol_factor, v_case, v_ended, v_self_end, v_detect, v_channel, v_pair,
+               pair_grid, resident_start, complainant_u, v_n_cases, v_enterprise, v_domain,
+               v_matter, v_onset, ent_grid, area_of_grid, delegated, ambiguous, negative,
+               c_violation, c_enterprise, c_grid, c_area, c_domain, c_matter, c_source,
+               c_delegated, c_ambiguous, c_negative, c_onset, c_detected, c_complainant,
+               c_attempt):
     """One day of :meth:`Detection.step` after the watch list is taken (domain.md M13).
 
     Updates the patrol intensity in place, ``p += ((grid hours + officer hours) - p) / 14``
@@ -177,9 +177,9 @@ def schedule_violations(start, draws, grids, matter_factor, grid_factor, report_
 
 
 @kernel
-def route_cases(case_ids, t0_in, c_matter, c_domain, c_violation, c_area, c_attempt,
-                c_detected, v_onset, v_pair, team, owner_dept, matter_tab, params, stream_key,
-                out_i, out_t):
+def route_cases(case_ids, t0_in, params, out_i, out_t, c_matter, c_domain, c_violation, c_area,
+                c_attempt, c_detected, v_onset, v_pair, team, owner_dept, matter_tab,
+                stream_key):
     """Where each case goes (domain.md M9): the area squad, a department after referrals, or none.
 
     Parameters

@@ -77,6 +77,8 @@ class Routing:
         self._stream_key = m.streams.seed_sequence("keyed_cases").generate_state(1, np.uint64)
         self._no_t0 = np.zeros(0)
         self._reserve(64)
+        self._arrays_key: tuple[int, int] | None = None
+        self._arrays: tuple[np.ndarray, ...] = ()
 
     def _reserve(self, n: int) -> None:
         """(Re)allocate the kernel's output buffers for ``n`` cases."""
@@ -87,14 +89,17 @@ class Routing:
                     ) -> tuple[list, list, list, list, list, list]:
         """Call the kernel on ``case_ids``: per case kind, unit, transfers, first unit, t0, ready."""
         m = self.model
-        c, v = m.cases.cols, m.violations.cols
         n = case_ids.size
         if n > self._out_t.shape[1]:
             self._reserve(2 * n)
-        self._kernel(case_ids, t0, c["matter"], c["domain"], c["violation_id"], c["area"],
-                     c["attempt"], c["detected_at"], v["onset_at"], v["pair"], m.team_authority,
-                     self._owner_dept, self._matter_tab, params, self._stream_key, self._out_i,
-                     self._out_t)
+        key = (m.cases.capacity, m.violations.capacity)
+        if key != self._arrays_key:  # the columns are new arrays when a table grows
+            c, v = m.cases.cols, m.violations.cols
+            self._arrays = (c["matter"], c["domain"], c["violation_id"], c["area"], c["attempt"],
+                            c["detected_at"], v["onset_at"], v["pair"], m.team_authority,
+                            self._owner_dept, self._matter_tab, self._stream_key)
+            self._arrays_key = key
+        self._kernel(case_ids, t0, params, self._out_i, self._out_t, *self._arrays)
         return case_ids.tolist(), *self._out_i[:, :n].tolist(), *self._out_t[:, :n].tolist()
 
     def _apply(self, cid: int, kind: int, unit: int, transfers: int, first: int,
