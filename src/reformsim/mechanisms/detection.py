@@ -235,7 +235,7 @@ class Detection:
         self._watch(soon, events)
 
     def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
-        """:meth:`schedule_new` with the compiled :func:`~.detection_kernels.schedule_violations`."""
+        """:meth:`schedule_new` by the compiled :func:`~.detection_kernels.schedule_violations`."""
         m = self.model
         v = m.violations.cols
         n = draws.size
@@ -306,7 +306,6 @@ class Detection:
     def _step_kernel(self, day: int) -> np.ndarray:
         """:meth:`step` with the compiled :func:`~.detection_kernels.detect_day` (same results)."""
         m = self.model
-        v = m.violations.cols
         w = np.array(self._take_watched(day), dtype=np.int64)
         if w.size > self._out_t.shape[1]:
             self._out_i = np.zeros((2, 2 * w.size), dtype=np.int64)
@@ -326,7 +325,7 @@ class Detection:
         return cases.append(n) if n else np.zeros(0, dtype=np.int64)
 
     def _kernel_arrays(self) -> tuple[np.ndarray, ...]:
-        """The arrays :func:`~.detection_kernels.detect_day` reads and writes besides today's.
+        """Return the arrays :func:`~.detection_kernels.detect_day` uses besides today's.
 
         Kept as a tuple until a table grows (its columns are then new arrays).
         """

@@ -46,7 +46,7 @@ class Routing:
             self._bind_kernel()
 
     def _bind_kernel(self) -> None:
-        """The constant inputs of the kernel: per matter and domain tables, the parameters."""
+        """Prepare the kernel's constant inputs: per matter and domain tables, the parameters."""
         m = self.model
         lv, r = m.config.levers, m.config.routing
         cat = m.catalog
@@ -87,7 +87,7 @@ class Routing:
 
     def _run_kernel(self, case_ids: np.ndarray, t0: np.ndarray, params: np.ndarray
                     ) -> tuple[list, list, list, list, list, list]:
-        """Call the kernel on ``case_ids``: per case kind, unit, transfers, first unit, t0, ready."""
+        """Run the kernel on ``case_ids``: ids, kind, unit, transfers, first unit, t0, ready."""
         m = self.model
         n = case_ids.size
         if n > self._out_t.shape[1]:
