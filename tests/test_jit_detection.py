@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from reformsim import detection_kernels as dk
 from reformsim import jit
-from reformsim.mechanisms import detection_kernels as dk
 from reformsim.model import ReformModel
 from reformsim.scenario import Scenario
 

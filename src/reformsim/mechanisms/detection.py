@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import detection_kernels as dk
 from reformsim import jit
 from reformsim.caselog import SOURCES
-from reformsim.mechanisms import detection_kernels as dk
 from reformsim.streams import (
     SLOT_CHANNEL,
     SLOT_COMPLAINANT,
@@ -235,7 +235,7 @@ class Detection:
         self._watch(soon, events)
 
     def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
-        """:meth:`schedule_new` by the compiled :func:`~.detection_kernels.schedule_violations`."""
+        """:meth:`schedule_new` by the kernel :func:`.detection_kernels.schedule_violations`."""
         m = self.model
         v = m.violations.cols
         n = draws.size
@@ -304,7 +304,7 @@ class Detection:
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
 
     def _step_kernel(self, day: int) -> np.ndarray:
-        """:meth:`step` with the compiled :func:`~.detection_kernels.detect_day` (same results)."""
+        """:meth:`step` by the kernel :func:`.detection_kernels.detect_day` (same results)."""
         m = self.model
         w = np.array(self._take_watched(day), dtype=np.int64)
         if w.size > self._out_t.shape[1]:
@@ -325,7 +325,7 @@ class Detection:
         return cases.append(n) if n else np.zeros(0, dtype=np.int64)
 
     def _kernel_arrays(self) -> tuple[np.ndarray, ...]:
-        """Return the arrays :func:`~.detection_kernels.detect_day` uses besides today's.
+        """Return the arrays :func:`~reformsim.detection_kernels.detect_day` uses besides today's.
 
         Kept as a tuple until a table grows (its columns are then new arrays).
         """

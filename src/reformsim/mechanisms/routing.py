@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import detection_kernels as dk
 from reformsim import jit
 from reformsim.caselog import ORPHANED
-from reformsim.mechanisms import detection_kernels as dk
 from reformsim.streams import SLOT_ACCEPT, SLOT_MISROUTE, SLOT_MISROUTE_TO
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Routing:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
-        #: the compiled :func:`~reformsim.mechanisms.detection_kernels.route_cases`, or None
+        #: the compiled :func:`~reformsim.detection_kernels.route_cases`, or None
         self._kernel = dk.route_cases.compiled() if jit.enabled() else None
         if self._kernel is not None:
             self._bind_kernel()
