@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import detection_kernels as dk
+from reformsim import jit
 from reformsim.caselog import SOURCES
 from reformsim.streams import (
     SLOT_CHANNEL,
@@ -71,6 +73,14 @@ class Detection:
         self._complaint_list = self._grid_factor[:, 0].tolist()
         #: per violation id, the keyed uniform that picks the complainant (set by schedule)
         self.complainant_u = np.zeros(0)
+        #: the compiled day kernels (detection_kernels), or None for the numpy/Python path
+        self._detect_kernel = dk.detect_day.compiled() if jit.enabled() else None
+        self._schedule_kernel = dk.schedule_violations.compiled() if jit.enabled() else None
+        self._out_i = np.zeros((2, 64), dtype=np.int64)  # the kernels' output buffers
+        self._out_t = np.zeros((2, 64))
+        self._days_first = np.zeros(2, dtype=np.int64)
+        self._arrays_key: tuple[int, int, int] | None = None
+        self._arrays: tuple[np.ndarray, ...] = ()
 
     def _refresh_patrol_factor(self) -> None:
         """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""
@@ -182,6 +192,9 @@ class Detection:
         violation: its shares are NaN).
         """
         n = draws.size
+        if self._schedule_kernel is not None:
+            self._schedule_new_kernel(start, draws, grids)
+            return
         if n > self.scalar_schedule_up_to:
             self.schedule(np.arange(start, start + n), draws)
             return
@@ -221,6 +234,27 @@ class Detection:
         self.complainant_u[rows_slice] = draws["complainant_u"]
         self._watch(soon, events)
 
+    def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
+        """:meth:`schedule_new` by the kernel :func:`.detection_kernels.schedule_violations`."""
+        m = self.model
+        v = m.violations.cols
+        n = draws.size
+        self._reserve_complainant_u(start + n)
+        if n > self._out_i.shape[1]:
+            self._out_i = np.zeros((2, 2 * n), dtype=np.int64)
+            self._out_t = np.zeros((2, 2 * n))
+        days_first = self._days_first
+        days_first[0] = m.config.run.days
+        days_first[1] = self.next_day
+        out = self._out_i
+        n_soon = self._schedule_kernel(
+            start, draws, grids, self._matter_factor, self._grid_factor, self._report_factor,
+            m.team_authority, v["detect_at"], v["channel"], v["self_end_at"], self.complainant_u,
+            days_first, out)
+        watch = self.watch
+        for vid, day in zip(*out[:2, :n_soon].tolist(), strict=True):
+            watch.setdefault(day, []).append(vid)
+
     def _reserve_complainant_u(self, need: int) -> None:
         """Grow :attr:`complainant_u` to hold at least ``need`` violations."""
         if need > self.complainant_u.size:
@@ -244,6 +278,8 @@ class Detection:
         ndarray
             Ids of the new cases, in detection-time order.
         """
+        if self._detect_kernel is not None:
+            return self._step_kernel(day)
         m = self.model
         v = m.violations.cols
         patrol = self.patrol_intensity
@@ -266,6 +302,48 @@ class Detection:
         source = v["channel"][ids].astype(np.int8, copy=False)
         complainant = self._complainants(ids, source)
         return m.open_cases(ids, source, v["detect_at"][ids], complainant)
+
+    def _step_kernel(self, day: int) -> np.ndarray:
+        """:meth:`step` by the kernel :func:`.detection_kernels.detect_day` (same results)."""
+        m = self.model
+        w = np.array(self._take_watched(day), dtype=np.int64)
+        if w.size > self._out_t.shape[1]:
+            self._out_i = np.zeros((2, 2 * w.size), dtype=np.int64)
+            self._out_t = np.zeros((2, 2 * w.size))
+        out_i, out_t = self._out_i, self._out_t
+        cases = m.cases
+        start = cases.n
+        if start + w.size > cases.capacity:  # room for a case per watched violation
+            cases.append(w.size)
+            cases.n = start
+        n_end, n = divmod(self._detect_kernel(
+            w, m.patrol_hours, m.officer_patrol_hours, start, out_i, out_t,
+            *self._kernel_arrays()), w.size + 1)
+        if n_end:
+            m.end_violations(out_i[0, :n_end], out_t[0, :n_end], distinct=True)
+        # the kernel wrote the case rows (those ReformModel.open_cases appends): count them
+        return cases.append(n) if n else np.zeros(0, dtype=np.int64)
+
+    def _kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """Return the arrays :func:`~reformsim.detection_kernels.detect_day` uses besides today's.
+
+        Kept as a tuple until a table grows (its columns are then new arrays).
+        """
+        m = self.model
+        key = (m.violations.capacity, m.cases.capacity, self.complainant_u.size)
+        if key != self._arrays_key:
+            v, c, cat = m.violations.cols, m.cases.cols, m.catalog
+            self._arrays = (
+                self.patrol_intensity, self._patrol_factor, v["case"], v["ended_at"],
+                v["self_end_at"], v["detect_at"], v["channel"], v["pair"], m.pair_grid,
+                m.resident_grid_start, self.complainant_u, v["n_cases"], v["enterprise"],
+                v["domain"], v["matter"], v["onset_at"], m.enterprises.grid,
+                m.territory.area_of_grid, cat.delegated, cat.ambiguous, cat.negative,
+                c["violation_id"], c["enterprise"], c["grid"], c["area"], c["domain"],
+                c["matter"], c["source"], c["delegated"], c["ambiguous"], c["negative_list"],
+                c["onset_at"], c["detected_at"], c["complainant"], c["attempt"])
+            self._arrays_key = key
+        return self._arrays
 
     def _take_watched(self, day: int) -> list[int]:
         """Take the watched violations whose event falls today (or on a day not processed)."""

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import detection_kernels as dk
+from reformsim import jit
 from reformsim.caselog import ORPHANED
 from reformsim.streams import SLOT_ACCEPT, SLOT_MISROUTE, SLOT_MISROUTE_TO
 
@@ -38,12 +40,98 @@ class Routing:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
+        #: the compiled :func:`~reformsim.detection_kernels.route_cases`, or None
+        self._kernel = dk.route_cases.compiled() if jit.enabled() else None
+        if self._kernel is not None:
+            self._bind_kernel()
+
+    def _bind_kernel(self) -> None:
+        """Prepare the kernel's constant inputs: per matter and domain tables, the parameters."""
+        m = self.model
+        lv, r = m.config.levers, m.config.routing
+        cat = m.catalog
+        alt = cat.alt_owner.astype(np.int64)
+        self._matter_tab = np.stack([alt, (cat.ambiguous & (alt >= 0)).astype(np.int64)], axis=1)
+        self._owner_dept = m.owner_dept.astype(np.int64)
+        params = np.zeros(12)
+        params[dk.P_REPORT] = m.config.detection.report_latency_hours / 24.0
+        params[dk.P_UNIFIED] = lv.unified_dispatch
+        params[dk.P_DISPATCH] = lv.dispatch_latency_hours / 24.0
+        params[dk.P_DELAY] = lv.transfer_delay_days
+        params[dk.P_WEEK] = m.calendar.week
+        params[dk.P_MISROUTE_P] = r.misroute_probability
+        params[dk.P_ACCEPT_OWNER] = r.accept_owner
+        params[dk.P_ACCEPT_AMBIGUOUS] = r.accept_ambiguous
+        params[dk.P_N_DEPT] = len(m.departments)
+        params[dk.P_MAX_REFERRALS] = r.max_referrals
+        params[dk.P_MISROUTE] = not lv.unified_dispatch
+        self._route_params = params
+        #: :meth:`refer`'s parameters, without and with misrouting
+        self._refer_params = []
+        for misroute in (0.0, 1.0):
+            refer = params.copy()
+            refer[dk.P_MISROUTE] = misroute
+            refer[dk.P_REFER_ALL] = 1.0
+            self._refer_params.append(refer)
+        #: the key of stream ``keyed_cases`` (as :meth:`Streams.keyed_hash` derives it)
+        self._stream_key = m.streams.seed_sequence("keyed_cases").generate_state(1, np.uint64)
+        self._no_t0 = np.zeros(0)
+        self._reserve(64)
+        self._arrays_key: tuple[int, int] | None = None
+        self._arrays: tuple[np.ndarray, ...] = ()
+
+    def _reserve(self, n: int) -> None:
+        """(Re)allocate the kernel's output buffers for ``n`` cases."""
+        self._out_i = np.zeros((4, n), dtype=np.int64)
+        self._out_t = np.zeros((2, n))
+
+    def _run_kernel(self, case_ids: np.ndarray, t0: np.ndarray, params: np.ndarray
+                    ) -> tuple[list, list, list, list, list, list]:
+        """Run the kernel on ``case_ids``: ids, kind, unit, transfers, first unit, t0, ready."""
+        m = self.model
+        n = case_ids.size
+        if n > self._out_t.shape[1]:
+            self._reserve(2 * n)
+        key = (m.cases.capacity, m.violations.capacity)
+        if key != self._arrays_key:  # the columns are new arrays when a table grows
+            c, v = m.cases.cols, m.violations.cols
+            self._arrays = (c["matter"], c["domain"], c["violation_id"], c["area"], c["attempt"],
+                            c["detected_at"], v["onset_at"], v["pair"], m.team_authority,
+                            self._owner_dept, self._matter_tab, self._stream_key)
+            self._arrays_key = key
+        self._kernel(case_ids, t0, params, self._out_i, self._out_t, *self._arrays)
+        return case_ids.tolist(), *self._out_i[:, :n].tolist(), *self._out_t[:, :n].tolist()
+
+    def _apply(self, cid: int, kind: int, unit: int, transfers: int, first: int,
+               ready: float) -> None:
+        """Enqueue a case the kernel routed to a department, or orphan it (see :meth:`refer`)."""
+        m = self.model
+        if kind == 1:
+            dept = m.departments[unit]
+            m.enqueue_case(cid, dept, ready, transfers, first_unit=m.departments[first])
+            return
+        cases = m.cases.cols
+        cases["first_unit"][cid] = m.departments[first].index
+        cases["transfers"][cid] = transfers
+        cases["status"][cid] = ORPHANED
+        cases["orphaned_at"][cid] = ready
+        m.residents_feedback(cid, None)
 
     def route(self, case_ids: np.ndarray) -> None:
         """Route street-side detections (complaints, patrol, platform)."""
         if case_ids.size == 0:
             return
         m = self.model
+        if self._kernel is not None:
+            squads, coordination = m.squads, m.coordination
+            for cid, kind, unit, transfers, first, t0, ready in zip(
+                    *self._run_kernel(case_ids, self._no_t0, self._route_params), strict=True):
+                if kind == 0:
+                    squad = squads[unit]
+                    m.enqueue_case(cid, squad, ready, transfers, first_unit=squad)
+                elif not coordination.summon(cid, t0):  # 吹哨报到 first, when on (M10)
+                    self._apply(cid, kind, unit, transfers, first, ready)
+            return
         lv = m.config.levers
         cases = m.cases.cols
         report = m.config.detection.report_latency_hours / 24.0
@@ -71,6 +159,11 @@ class Routing:
     def refer(self, cid: int, t0: float, misroute: bool) -> None:
         """Refer a case along departments until one accepts or it is orphaned."""
         m = self.model
+        if self._kernel is not None:
+            _, (kind,), (unit,), (transfers,), (first,), _, (ready,) = self._run_kernel(
+                np.array([cid], dtype=np.int64), np.array([t0]), self._refer_params[misroute])
+            self._apply(cid, kind, unit, transfers, first, ready)
+            return
         r = m.config.routing
         cases = m.cases.cols
         matter = cases["matter"].item(cid)
