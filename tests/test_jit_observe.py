@@ -76,6 +76,18 @@ def test_observe_day_sums_as_numpy(n_res):
     assert np.isnan(table[:, [0, 1, 3]]).all()
 
 
+@pytest.mark.parametrize("n_firms", [1, 7, 8, 9, 64, 8001])
+def test_observe_day_colour_counts(n_firms):
+    rng = np.random.default_rng(n_firms)
+    colour = rng.integers(0, 3, n_firms).astype(np.int8)
+    xs = (np.ones(3), np.ones(n_firms), np.ones(n_firms), np.ones(2))
+    table = np.full((15, 1), np.nan)
+    assert observe_day.compiled()(xs, *_plans([x.size for x in xs]), colour,
+                                  np.zeros(2, np.int64), np.zeros(2, bool), table, 0, 0, 0, 0,
+                                  0.0, 0.0, 0, n_firms)
+    assert list(table[2:5, 0]) == [np.count_nonzero(colour == c) / n_firms for c in range(3)]
+
+
 def test_observe_day_refuses_other_sizes():
     xs = (np.ones(10), np.ones(5), np.ones(5), np.ones(3))
     plans, layout = _plans([11, 5, 5, 3])

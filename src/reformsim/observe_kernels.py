@@ -24,6 +24,12 @@ from reformsim.population import BLACK, GREEN, YELLOW
 #: numpy's ``PW_BLOCKSIZE``: the longest leaf of the pairwise summation
 PW_BLOCKSIZE = 128
 
+#: word constants of :func:`observe_day`'s colour count (colour codes 0, 1, 2 in bytes)
+assert (GREEN, YELLOW, BLACK) == (0, 1, 2)
+_W0, _W1, _W56 = np.uint64(0), np.uint64(1), np.uint64(56)
+_BYTE_ONES = np.uint64(0x0101010101010101)
+_NOT_COLOUR = np.uint64(0xFCFCFCFCFCFCFCFC)
+
 _U1, _U2, _U3, _U4, _U5, _U6, _U7, _U8 = (np.uint64(k) for k in range(1, 9))
 
 #: rows of the recorder's table that :func:`observe_day` writes (``Recorder.cols`` order)
@@ -118,13 +124,25 @@ def observe_day(xs, plans, layout, colour, violating, authority, table, day, bac
         open_pairs += violating[g]
     table[T_VIOLATIONS_OPEN, day] = open_pairs
     table[T_COMPLIANCE, day] = 1.0 - open_pairs / n_pairs if n_pairs else 1.0
-    n_green = n_yellow = n_black = 0
-    for i in range(colour.size):
-        n_green += colour[i] == GREEN
-    for i in range(colour.size):
-        n_yellow += colour[i] == YELLOW
-    for i in range(colour.size):
-        n_black += colour[i] == BLACK
+    # colours 8 firms at a time (bytes of a word): yellow (1) sets bit 0, black (2) bit 1;
+    # a byte-wise sum of the bits (a product with 0x0101...01, read in the top byte) counts them
+    n_words = colour.size // 8 if colour.itemsize == 1 else 0
+    words = colour[:n_words * 8].view(np.uint64)
+    n_yellow = n_black = _W0
+    for k in range(n_words):
+        w = words[k]
+        if w & _NOT_COLOUR or w & (w >> _W1) & _BYTE_ONES:  # a byte not 0, 1 or 2
+            n_words = k
+            break
+        n_yellow += ((w & _BYTE_ONES) * _BYTE_ONES) >> _W56
+        n_black += (((w >> _W1) & _BYTE_ONES) * _BYTE_ONES) >> _W56
+    n_green = n_words * 8 - int(n_yellow) - int(n_black)
+    n_yellow, n_black = int(n_yellow), int(n_black)
+    for i in range(n_words * 8, colour.size):
+        c = colour[i]
+        n_green += c == GREEN
+        n_yellow += c == YELLOW
+        n_black += c == BLACK
     table[T_GREEN, day] = n_green / n_firms
     table[T_YELLOW, day] = n_yellow / n_firms
     table[T_BLACK, day] = n_black / n_firms
