@@ -1,4 +1,4 @@
-"""Kernels of steps 2 and 9 (reformsim.observe_kernels) against their numpy fallback, bit for bit."""
+"""Kernels of steps 2 and 9 (reformsim.observe_kernels) against the numpy fallback, bit for bit."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Compiled kernels of steps 2 and 9: residents' services and the daily KPIs (issue 4).
 
-Each kernel fuses a day's small numpy calls of :class:`~reformsim.mechanisms.residents.ResidentServices`
-(domain.md M13, M16), :class:`~reformsim.metrics.Recorder` or
+Each kernel fuses a day's small numpy calls of
+:class:`~reformsim.mechanisms.residents.ResidentServices` (domain.md M13, M16),
+:class:`~reformsim.metrics.Recorder` or
 :meth:`~reformsim.mechanisms.training.Training.speed_ratio` (M12) into one loop over plain arrays
 (see :mod:`reformsim.jit`). They make the same floating-point operations in the same order as the
 numpy fallback of those classes, so both paths give equal outputs bit for bit.
@@ -38,7 +39,7 @@ _U1, _U2, _U3, _U4, _U5, _U6, _U7, _U8 = (np.uint64(k) for k in range(1, 9))
 
 
 def pairwise_plan(n: int) -> np.ndarray:
-    """numpy's pairwise summation of ``n`` contiguous float64 as a post-order program.
+    """Write numpy's pairwise summation of ``n`` contiguous float64 as a post-order program.
 
     Returns
     -------
@@ -165,7 +166,7 @@ def observe_day(xs, plans, layout, colour, violating, authority, table, day, bac
 
 @kernel
 def speed_ratio_terms(skills, complexity, numerator, weight, kappa, handling, out):
-    """The terms of the generalist speed ratio (domain.md M12), into ``out`` (flattened).
+    """Write the terms of the generalist speed ratio (domain.md M12) into ``out`` (flattened).
 
     For squad officer ``o`` (the rows of the squads' skill matrices ``skills``, in order) and
     domain ``d``: ``(c_d + h) / (c_d (1 + kappa (1 - skill_od)) + h) * weight_od``, the same

@@ -87,7 +87,7 @@ class ResidentServices:
         self._count(day, int(need.size), int(bad.size))
 
     def _serve_compiled(self, day: int, who: np.ndarray, u: np.ndarray) -> None:
-        """The rest of :meth:`step` in one kernel call (:func:`~reformsim.observe_kernels.serve_requests`)."""
+        """Serve the drawn requests in one kernel call (:func:`.observe_kernels.serve_requests`)."""
         m = self.model
         res = m.residents
         patrol = np.empty(m.territory.n_grids)
@@ -99,8 +99,7 @@ class ResidentServices:
         self._count(day, n_failed, n_unserved)
 
     def _count(self, day: int, n_failed: int, n_unserved: int) -> None:
-        """Today's and the window's counts: ``n_failed`` requests asked for help, ``n_unserved``
-        of them were not served."""
+        """Count today's and the window's requests for help (``n_unserved`` of them unserved)."""
         m = self.model
         self.assisted_today = n_failed - n_unserved
         self.requests_today = n_failed
