@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from reformsim import jit
 from reformsim.caselog import CLOSED, ORPHANED, SOURCES
+from reformsim.observe_kernels import observe_day, pairwise_plan
 from reformsim.population import BLACK, GREEN, YELLOW
 
 if TYPE_CHECKING:
@@ -72,23 +74,32 @@ KPI_UNITS: dict[str, str] = {
 CONTRACT_KPIS: tuple[str, ...] = tuple(list(KPI_UNITS)[:26])
 
 
+#: the daily state columns, in the row order of the recorder's table
+#: (:data:`reformsim.observe_kernels.T_VIOLATIONS_OPEN` ...)
+DAILY_COLUMNS: tuple[str, ...] = (
+    "violations_open", "compliance_rate", "colour_share_green", "colour_share_yellow",
+    "colour_share_black", "backlog", "assisted_services", "resident_satisfaction",
+    "enterprise_satisfaction", "assistance_requests", "grid_patrol_hours",
+    "generalist_speed_ratio", "enterprise_trust", "officer_busy_hours", "matters_delegated")
+
+
 class Recorder:
     """Observes the model once a day (step 9) and computes the summary at the end."""
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         days = model.config.run.days
-        self.cols = {
-            name: np.full(days, np.nan)
-            for name in ("violations_open", "compliance_rate", "colour_share_green",
-                         "colour_share_yellow", "colour_share_black", "backlog",
-                         "assisted_services", "resident_satisfaction", "enterprise_satisfaction",
-                         "assistance_requests", "grid_patrol_hours", "generalist_speed_ratio",
-                         "enterprise_trust", "officer_busy_hours", "matters_delegated")
-        }
+        #: one row per daily column, one column per day; ``cols`` maps names to the rows
+        self.table = np.full((len(DAILY_COLUMNS), days), np.nan)
+        self.cols = dict(zip(DAILY_COLUMNS, self.table, strict=True))
+        self._kernel = observe_day.compiled() if jit.enabled() else None
+        self._sums: tuple[np.ndarray, np.ndarray] | None = None  # the kernel's sum plans
 
     def observe(self, day: int) -> None:
         """Record today's state."""
+        if self._kernel is not None:
+            self._observe_compiled(day)
+            return
         m = self.model
         ent = m.enterprises
         open_pairs = int(m.violating_in_grid.sum())  # = (ent.violation >= 0).sum(), kept by model
@@ -109,6 +120,22 @@ class Recorder:
         c["enterprise_trust"][day] = _daily_mean(ent.trust)
         c["officer_busy_hours"][day] = m.casework.busy_hours
         c["matters_delegated"][day] = np.count_nonzero(m.team_authority)
+
+    def _observe_compiled(self, day: int) -> None:
+        """:meth:`observe` in one kernel call (:func:`~reformsim.observe_kernels.observe_day`)."""
+        m = self.model
+        ent = m.enterprises
+        xs = (m.residents.satisfaction, ent.satisfaction, ent.trust, m.patrol_hours)
+        for _ in range(2):
+            if self._sums is None:
+                self._sums = _sum_plans([x.size for x in xs])
+            if self._kernel(xs, *self._sums, ent.colour, m.violating_in_grid, m.team_authority,
+                            self.table, day, sum([u.backlog for u in m.units]),
+                            m.services.assisted_today, m.services.requests_today,
+                            m.training.speed_ratio(), m.casework.busy_hours, ent.n_pairs,
+                            max(ent.n, 1)):
+                return
+            self._sums = None  # an array changed size: plan again
 
     def timeseries(self) -> pd.DataFrame:
         """One row per simulated day: state columns plus event counts."""
@@ -217,6 +244,15 @@ def _per_day(times: np.ndarray, days: int) -> np.ndarray:
     d = np.floor(t).astype(np.int64)
     d = d[(d >= 0) & (d < days)]
     return np.bincount(d, minlength=days)[:days]
+
+
+def _sum_plans(sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~reformsim.observe_kernels.observe_day`'s sum plans of arrays of ``sizes``."""
+    plans = [pairwise_plan(n) for n in sizes]
+    layout = np.zeros((2, len(sizes) + 1), dtype=np.int64)
+    layout[0, 1:] = np.cumsum([len(p) for p in plans])
+    layout[1, 1:] = np.cumsum(sizes)
+    return np.concatenate(plans), layout
 
 
 def _daily_mean(x: np.ndarray) -> float:

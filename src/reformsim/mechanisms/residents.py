@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.observe_kernels import serve_requests
+
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
@@ -38,6 +41,7 @@ class ResidentServices:
         #: requests each grid's workers can assist per working day (hours are fixed at set-up)
         self.capacity = np.floor(model.grid_worker_hours * model.config.levers.grid_assist_share_max
                                  / max(sv.assist_hours, 1e-9))
+        self._kernel = serve_requests.compiled() if jit.enabled() else None
 
     def step(self, day: int) -> None:
         """Serve today's requests; set ``model.patrol_hours`` for the grids."""
@@ -55,6 +59,9 @@ class ResidentServices:
         per_working_day = sv.demand_per_resident_per_year / (365.0 * m.calendar.week / 7.0)
         k = int(rng.poisson(n_res * per_working_day)) if n_res else 0
         who = rng.integers(0, n_res, k) if k else np.zeros(0, dtype=np.int64)
+        if self._kernel is not None:
+            self._serve_compiled(day, who, rng.random(k))
+            return
         failed = rng.random(k) >= m.residents.literacy[who]  # self-service fails (not u < literacy)
         need = who[failed]
         grids = m.residents.grid[need]
@@ -77,11 +84,28 @@ class ResidentServices:
         if bad.size:
             s = sat[bad]
             sat[bad] = s + w * (0.0 - s)
-        self.assisted_today = need.size - bad.size
-        self.requests_today = int(need.size)
+        self._count(day, int(need.size), int(bad.size))
+
+    def _serve_compiled(self, day: int, who: np.ndarray, u: np.ndarray) -> None:
+        """Serve the drawn requests in one kernel call (:func:`.observe_kernels.serve_requests`)."""
+        m = self.model
+        res = m.residents
+        patrol = np.empty(m.territory.n_grids)
+        n_failed, n_unserved = self._kernel(
+            who, u, res.literacy, res.grid, self.capacity, m.grid_worker_hours,
+            m.config.services.assist_hours, 0.1 * m.config.satisfaction.learning_weight,
+            res.satisfaction, patrol)
+        m.patrol_hours = patrol
+        self._count(day, n_failed, n_unserved)
+
+    def _count(self, day: int, n_failed: int, n_unserved: int) -> None:
+        """Count today's and the window's requests for help (``n_unserved`` of them unserved)."""
+        m = self.model
+        self.assisted_today = n_failed - n_unserved
+        self.requests_today = n_failed
         if m.in_window(day):
             self.assisted_total += self.assisted_today
-            self.unserved_total += int(bad.size)
+            self.unserved_total += n_unserved
             self.requests_total += self.requests_today
             self.patrol_hours_total += float(m.patrol_hours.sum())
             self.working_days += 1

@@ -35,6 +35,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.observe_kernels import speed_ratio_terms
+
 if TYPE_CHECKING:
     from reformsim.agents import Officer
     from reformsim.model import ReformModel
@@ -67,6 +70,10 @@ class Training:
         weight[np.flatnonzero(home >= 0), home[home >= 0]] = 0.0  # outside the home domain only
         #: per squad officer and domain, the weight in the speed ratio (sums to 1)
         self.ratio_weight = weight / weight.sum() if weight.sum() > 0 else weight
+        #: whether the ratio is defined: squad officers with some weight outside their home
+        self._has_ratio = bool(self.trainees) and bool(np.count_nonzero(self.ratio_weight))
+        self._terms = np.empty(self.ratio_weight.size)
+        self._kernel = speed_ratio_terms.compiled() if jit.enabled() else None
 
     def _case_mix(self) -> np.ndarray:
         """Expected share of cases per domain: violation weight × exposure pairs."""
@@ -99,6 +106,13 @@ class Training:
         The case-mix-weighted speed of squad officers relative to specialists, outside their home
         domain.
         """
+        if self._kernel is not None and self._has_ratio:
+            skills = tuple([sq.skill_matrix for sq in self.model.squads if sq.officers])
+            cw = self.model.config.casework
+            if skills and self._kernel(skills, self.domain_complexity, self.speed_numerator,
+                                       self.ratio_weight, cw.kappa_complex, cw.handling_hours,
+                                       self._terms):
+                return float(np.add.reduce(self._terms))  # ratio.sum(): the same pairwise sum
         if not self.trainees or not np.count_nonzero(self.ratio_weight):
             return float("nan")
         cw = self.model.config.casework
