@@ -1,0 +1,115 @@
+"""The compiled kernels of steps 6-8 (visit booking, clean checks, sanctions, beliefs) equal the
+numpy/Python fallback bit for bit (reformsim.mechanisms.belief_kernels; issue 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reformsim import jit
+from reformsim.mechanisms import belief_kernels as bk
+from reformsim.model import ReformModel
+from tests.conftest import small
+
+pytestmark = pytest.mark.skipif(not jit._numba_installed(), reason="numba not installed")
+
+#: columns of the firms and pairs compared after a run
+ENTERPRISE_COLUMNS = ("p_hat", "visits_12m", "satisfaction", "trust", "last_visit_day",
+                      "last_visit_body", "clean_checks", "escalation", "colour", "offences",
+                      "advised", "violation")
+
+
+def _run(scenario, jit_on: bool, monkeypatch, seed: int = 3) -> ReformModel:
+    monkeypatch.setenv("REFORMSIM_JIT", "1" if jit_on else "0")
+    model = ReformModel(scenario, seed=seed)
+    assert (model.beliefs._kernel is not None) is jit_on
+    return model.run()
+
+
+def _assert_same_state(a: ReformModel, b: ReformModel) -> None:
+    for name in ENTERPRISE_COLUMNS:
+        x, y = getattr(a.enterprises, name), getattr(b.enterprises, name)
+        assert x.dtype == y.dtype, name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
+    assert a.enterprises.colour_changes == b.enterprises.colour_changes
+    assert a.trust.inconsistent_rulings == b.trust.inconsistent_rulings
+    assert len(a.cases) == len(b.cases)
+    for name, col in a.cases.cols.items():
+        other = b.cases.cols[name]
+        assert np.array_equal(col[: len(a.cases)], other[: len(b.cases)],
+                              equal_nan=col.dtype.kind == "f"), name
+    for name in ("enterprise", "unit", "at", "duplicate"):
+        assert np.array_equal(a.visits[name], b.visits[name]), name
+    sa, sb = a.recorder.summary(), b.recorder.summary()
+    assert list(sa) == list(sb)
+    for k in sa:
+        assert sa[k] == sb[k] or (np.isnan(sa[k]) and np.isnan(sb[k])), k
+
+
+@pytest.mark.parametrize("name, extra", [
+    ("n_street_siloed.toml", None),
+    ("n_street_integrated.toml", None),
+    ("integrated_power_review.toml", None),
+    # heavy visiting: firms visited twice a day, visits beyond tolerance, conflicting orders
+    ("n_street_siloed.toml", {"population": {"n_enterprises": 300},
+                              "satisfaction": {"visit_tolerance_per_year": 1.0},
+                              "trust": {"conflict_probability": 0.9}}),
+    # no first-violation leniency, no neighbour deterrence
+    ("n_street_integrated.toml", {"levers": {"first_violation_leniency": False},
+                                  "compliance": {"risk_neighbour_weight": 0.0}}),
+])
+def test_kernels_equal_fallback_on_runs(name, extra, monkeypatch):
+    sc = small(name, extra)
+    _assert_same_state(_run(sc, True, monkeypatch), _run(sc, False, monkeypatch))
+
+
+def _beliefs_inputs(sorted_pairs: bool, rng: np.random.Generator):
+    n_grids, n_firms = 7, 40
+    firm_grid = rng.integers(0, n_grids - 1, n_firms)  # the last grid has no firms
+    pairs_per_firm = rng.integers(1, 4, n_firms)
+    pair_grid = np.repeat(firm_grid, pairs_per_firm)
+    if sorted_pairs:
+        pair_grid = np.sort(pair_grid)
+    per_grid = np.bincount(pair_grid, minlength=n_grids)
+    bounds = np.concatenate([[0], np.cumsum(per_grid)]).astype(np.int64)
+    order = (np.empty(0, np.int64) if sorted_pairs
+             else np.argsort(pair_grid, kind="stable").astype(np.int64))
+    firms_per_grid = np.bincount(firm_grid, minlength=n_grids).astype(float)
+    den = np.where(firms_per_grid > 0, firms_per_grid, 1.0)
+    return pair_grid, bounds, order, firm_grid, den
+
+
+@pytest.mark.parametrize("sorted_pairs", [True, False])
+@pytest.mark.parametrize("weight", [0.0, 0.3])
+@pytest.mark.parametrize("n_touched", [0, 1, 12])
+def test_beliefs_day_kernel(sorted_pairs, weight, n_touched):
+    """The kernel equals the documented numpy updates, compiled and plain."""
+    rng = np.random.default_rng(5)
+    pair_grid, bounds, order, firm_grid, den = _beliefs_inputs(sorted_pairs, rng)
+    p0 = rng.random(pair_grid.size)
+    v0, s0 = rng.random(firm_grid.size) * 5, rng.random(firm_grid.size)
+    firms = rng.choice(firm_grid.size, n_touched)  # repeats allowed
+    lam, prior, d, sat0 = 0.002, 0.1, np.exp(-1.0 / 365.0), 0.6
+    consts = np.array([1.0 - lam, lam * prior, weight, d, sat0 * (1.0 - d)])
+    # the fallback's operations
+    p = p0 * (1.0 - lam)
+    p += lam * prior
+    if n_touched and weight > 0:
+        hit = np.bincount(firm_grid[np.unique(firms)], minlength=den.size)
+        bf = weight * (hit / den)
+        p += bf[pair_grid] * (1.0 - p)
+    v = v0 * d
+    s = s0 * d
+    s += sat0 * (1.0 - d)
+    for fn in (bk.beliefs_day.py, bk.beliefs_day.compiled()):
+        pk, vk, sk = p0.copy(), v0.copy(), s0.copy()
+        touched, mask = np.zeros(1 + firm_grid.size, np.int64), np.zeros(firm_grid.size, bool)
+        touch = bk.touch_firms.py if fn is bk.beliefs_day.py else bk.touch_firms.compiled()
+        touch(touched, mask, firms[: n_touched // 2])
+        touch(touched, mask, firms[n_touched // 2:])
+        assert touched[0] == np.unique(firms).size and mask.sum() == touched[0]
+        work = np.full(den.size, 99, np.int64)
+        n = fn(pk, bounds, order, firm_grid, touched, mask, den, work, vk, sk, consts)
+        assert n == np.unique(firms).size
+        assert not mask.any() and touched[0] == 0
+        assert np.array_equal(pk, p) and np.array_equal(vk, v) and np.array_equal(sk, s)
