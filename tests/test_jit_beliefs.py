@@ -9,6 +9,7 @@ import pytest
 from reformsim import jit
 from reformsim.mechanisms import belief_kernels as bk
 from reformsim.model import ReformModel
+from reformsim.runs import distinct
 from tests.conftest import small
 
 pytestmark = pytest.mark.skipif(not jit._numba_installed(), reason="numba not installed")
@@ -113,3 +114,78 @@ def test_beliefs_day_kernel(sorted_pairs, weight, n_touched):
         assert n == np.unique(firms).size
         assert not mask.any() and touched[0] == 0
         assert np.array_equal(pk, p) and np.array_equal(vk, v) and np.array_equal(sk, s)
+
+
+def _queue_busy_visits(m: ReformModel, seed: int) -> None:
+    """Buffer a day of visits with firms visited up to four times: duplicates, conflicts,
+    visits beyond tolerance, pairs checked several times (the grouped booking)."""
+    rng = np.random.default_rng(seed)
+    ent = m.enterprises
+    n_depts = len(m.departments)
+    firms = rng.choice(ent.n, 30, replace=False)
+    ent.last_visit_day[firms[:15]] = m.day - 5.0
+    ent.last_visit_body[firms[:15]] = rng.integers(0, n_depts, 15)
+    ent.visits_12m[firms[10:25]] += 50.0
+    for e in rng.choice(firms, 60).tolist():
+        unit = int(rng.integers(0, len(m.units)))
+        at = m.day + float(rng.choice([0.4, 0.5, 0.6]))
+        if rng.random() < 0.5:
+            m.visits.add_one(e, unit, at, int(ent.pair_start[e]), unit >= n_depts)
+        else:
+            m.visits.add(e, unit, at, ent.pairs_of(e), unit >= n_depts)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("busy", [True, False])
+def test_book_kernel_equals_fallback(small_siloed, seed, busy, monkeypatch):
+    """VisitBurden.book: the kernel equals the grouped and single fallbacks."""
+    from tests.test_daily_fast_paths import _queue_distinct_visits
+
+    sc = small_siloed.with_updates({"trust.conflict_probability": 0.5})
+    models = []
+    for jit_on in (True, False):
+        monkeypatch.setenv("REFORMSIM_JIT", "1" if jit_on else "0")
+        m = ReformModel(sc, seed=4)
+        m.run_for(40)
+        (_queue_busy_visits if busy else _queue_distinct_visits)(m, seed)
+        m.casework.burden.book()
+        models.append(m)
+    fast, ref = models
+    for name in ENTERPRISE_COLUMNS:
+        assert np.array_equal(getattr(fast.enterprises, name), getattr(ref.enterprises, name)), name
+    assert fast.trust.inconsistent_rulings == ref.trust.inconsistent_rulings
+    assert fast.visits["duplicate"].any()
+    for name in ("enterprise", "unit", "at", "duplicate"):
+        assert np.array_equal(fast.visits[name], ref.visits[name]), name
+    assert np.array_equal(np.sort(fast.beliefs.touched[0]), distinct(np.concatenate(ref.beliefs.touched)))
+    assert not fast.casework.burden._pair_count.any()
+
+
+def test_pow_in_kernels_is_numpy_power():
+    """``math.pow`` in a kernel (integer exponents >= 2) is the C library's ``pow``, as numpy's."""
+    import math
+
+    @jit.kernel
+    def powers(x, k, out):
+        for i in range(x.size):
+            out[i] = math.pow(x[i], k[i] + 0.0)
+
+    rng = np.random.default_rng(0)
+    x = 1.0 - rng.random(20000) * 0.3
+    k = rng.integers(2, 12, x.size)
+    out = np.empty_like(x)
+    powers.compiled()(x, k, out)
+    assert np.array_equal(out, x ** k)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_scalar_binomial_draws_equal_the_array_draw(p):
+    """Trust.book_rulings draws per firm with conflicts: the array draw's numbers and state."""
+    counts = np.random.default_rng(1).integers(0, 4, 500) * (np.arange(500) % 3 == 0)
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    whole = a.binomial(counts, p)
+    each = np.zeros_like(whole)
+    for i in np.flatnonzero(counts).tolist():
+        each[i] = b.binomial(int(counts[i]), p)
+    assert np.array_equal(whole, each)
+    assert a.random() == b.random()

@@ -9,6 +9,8 @@ paths give bit-identical states. Random draws and powers stay in numpy, outside 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from reformsim.jit import kernel
@@ -110,3 +112,110 @@ def touch_firms(touched: np.ndarray, mask: np.ndarray, firms: np.ndarray) -> Non
             n += 1
             touched[n] = e
     touched[0] = n
+
+
+#: slots of the constants vector of :func:`book_visits_day`
+TOLERANCE, BURDEN_PENALTY, BURDEN_KEEP, RISK_OWN_KEEP, N_DEPARTMENTS, DUPLICATE_WINDOW = range(6)
+
+
+@kernel
+def book_visits_day(firm_rows: np.ndarray, unit_rows: np.ndarray, at_rows: np.ndarray,
+                    pairs: np.ndarray, last_body: np.ndarray, last_day: np.ndarray,
+                    visits_12m: np.ndarray, satisfaction: np.ndarray, trust: np.ndarray,
+                    p_hat: np.ndarray, pair_count: np.ndarray, touched: np.ndarray,
+                    mask: np.ndarray, consts: np.ndarray, duplicate: np.ndarray,
+                    firms: np.ndarray, conflicts: np.ndarray, first_at: np.ndarray) -> tuple:
+    """Book a day's visits (:meth:`VisitBurden.book <reformsim.mechanisms.burden.VisitBurden.book>`;
+    domain.md M2, M6, M14), all but the random inconsistent rulings.
+
+    Visits are taken by firm, then in time order. A visit is a duplicate when another body
+    visited the firm within 30 days; its ``k``-th visit today (``k`` from 0) makes
+    ``V = (visits_12m + k) + 1``, beyond tolerance when ``V > V_tol``. The firm's satisfaction
+    is multiplied by the product, in visit order, of ``1 - penalty`` (beyond tolerance or
+    duplicate) or ``1``; its trust by ``(1 - eta_burden) ** n_beyond``; ``visits_12m`` grows by
+    the visits, and the last visit's time and body are kept. A duplicate by a department after
+    another department counts as a possible conflict. Every checked pair, ``k`` times:
+    ``p <- 1 - (1 - p)(1 - a) ** k``. The firms are added to today's touched firms
+    (:func:`touch_firms`). Powers with exponent 2 or more are ``math.pow`` (the C library's
+    ``pow``, as numpy's ``power``); exponents 0 and 1 are exact without it.
+
+    Parameters
+    ----------
+    firm_rows, unit_rows, at_rows
+        Today's visits in time order.
+    pairs
+        The pairs checked by today's visits.
+    last_body, last_day, visits_12m, satisfaction, trust, p_hat
+        Firm and pair columns (updated in place).
+    pair_count
+        Work array over the pairs, all 0 (left so).
+    touched, mask
+        Today's touched firms (see :func:`touch_firms`).
+    consts
+        ``[V_tol, penalty, 1 - eta_burden, 1 - a, number of departments, 30 days]``.
+    duplicate
+        Out: per visit (in the rows' order), whether it is a duplicate.
+    firms, conflicts, first_at
+        Out, per visited firm in firm order: the firm, its possibly conflicting visits, the
+        time of its first visit today.
+
+    Returns
+    -------
+    tuple of int
+        Visited firms, and firms with possible conflicts.
+    """
+    tolerance, penalty, burden_keep = consts[0], consts[1], consts[2]
+    risk_keep, n_depts, window = consts[3], consts[4], consts[5]
+    n = firm_rows.size
+    order = np.argsort(firm_rows, kind="mergesort")  # stable: by firm, then time
+    n_firms = 0
+    n_conflicting = 0
+    j = 0
+    while j < n:
+        e = firm_rows[order[j]]
+        prev_at, prev_unit = last_day[e], last_body[e]
+        before = visits_12m[e]
+        factor = 1.0
+        beyond = 0
+        conflict = 0
+        first_at[n_firms] = at_rows[order[j]]
+        rank = 0
+        while j < n and firm_rows[order[j]] == e:
+            i = order[j]
+            u, t = unit_rows[i], at_rows[i]
+            dup = t - prev_at <= window and prev_unit != u
+            duplicate[i] = dup
+            over = (before + rank) + 1.0 > tolerance
+            if over:
+                beyond += 1
+            factor = factor * (1.0 - penalty if over or dup else 1.0)
+            if dup and u < n_depts and prev_unit >= 0 and prev_unit < n_depts:
+                conflict += 1
+            prev_at, prev_unit = t, u
+            rank += 1
+            j += 1
+        satisfaction[e] = satisfaction[e] * factor
+        if beyond == 1:
+            trust[e] = trust[e] * burden_keep
+        elif beyond > 1:
+            trust[e] = trust[e] * math.pow(burden_keep, beyond + 0.0)
+        visits_12m[e] = before + rank
+        last_day[e], last_body[e] = prev_at, prev_unit
+        firms[n_firms] = e
+        conflicts[n_firms] = conflict
+        n_firms += 1
+        if conflict:
+            n_conflicting += 1
+        if not mask[e]:
+            mask[e] = True
+            touched[0] += 1
+            touched[touched[0]] = e
+    for q in pairs:
+        pair_count[q] += 1
+    for q in pairs:
+        k = pair_count[q]
+        if k:
+            pair_count[q] = 0
+            keep = risk_keep if k == 1 else math.pow(risk_keep, k + 0.0)
+            p_hat[q] = 1.0 - (1.0 - p_hat[q]) * keep
+    return n_firms, n_conflicting
