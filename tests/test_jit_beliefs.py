@@ -189,3 +189,32 @@ def test_scalar_binomial_draws_equal_the_array_draw(p):
         each[i] = b.binomial(int(counts[i]), p)
     assert np.array_equal(whole, each)
     assert a.random() == b.random()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("need", [1, 2, 3])
+def test_clean_checks_kernel_equals_fallback(small_siloed, seed, need, monkeypatch):
+    """Sanctions.clean_checks: the kernel's states and colour moves (in order) equal the loop's."""
+    sc = small_siloed.with_updates({"sanctions.clean_checks_to_upgrade": need})
+    models = []
+    for jit_on in (True, False):
+        monkeypatch.setenv("REFORMSIM_JIT", "1" if jit_on else "0")
+        models.append(ReformModel(sc, seed=1))
+    rng = np.random.default_rng(seed)
+    n = models[0].enterprises.n
+    state = {"clean_checks": rng.integers(0, 3, n), "escalation": rng.integers(0, 3, n),
+             "colour": rng.integers(0, 3, n)}
+    for m in models:
+        for name, values in state.items():
+            getattr(m.enterprises, name)[:] = values
+    fast, ref = models
+    for size in (80, 0, 1, 300):  # firms checked several times a day; the buffer grows
+        firms = rng.integers(0, min(n, 60), size)
+        for m in models:
+            m.sanctions.clean_checks(firms.tolist())
+        for name in state:
+            assert np.array_equal(getattr(fast.enterprises, name),
+                                  getattr(ref.enterprises, name)), name
+    assert fast.enterprises.colour_changes == ref.enterprises.colour_changes
+    assert fast.enterprises.colour_changes
+    assert all(type(o) is int and type(c) is int for o, c in fast.enterprises.colour_changes)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from reformsim.jit import kernel
+from reformsim.population import BLACK, GREEN, YELLOW
 
 #: slots of the constants vector of :func:`beliefs_day`
 RISK_KEEP, RISK_PRIOR, NEIGHBOUR_WEIGHT, DAY_KEEP, SATISFACTION_PRIOR = range(5)
@@ -219,3 +220,37 @@ def book_visits_day(firm_rows: np.ndarray, unit_rows: np.ndarray, at_rows: np.nd
             keep = risk_keep if k == 1 else math.pow(risk_keep, k + 0.0)
             p_hat[q] = 1.0 - (1.0 - p_hat[q]) * keep
     return n_firms, n_conflicting
+
+
+@kernel
+def clean_checks_day(firms: np.ndarray, checks: np.ndarray, escalation: np.ndarray,
+                     colour: np.ndarray, need: int, changes: np.ndarray) -> int:
+    """The day's clean inspections, in order (:meth:`Sanctions.clean_checks
+    <reformsim.mechanisms.sanctions.Sanctions.clean_checks>`; domain.md M5).
+
+    A firm's ``need``-th clean check in a row lowers its escalation by one (not below 0) and
+    moves yellow to green or black to yellow (the count starts again); a green firm keeps
+    counting. Each colour move is written to ``changes[0, k], changes[1, k]`` (old, new), in
+    order.
+
+    Returns
+    -------
+    int
+        Number of colour moves.
+    """
+    k = 0
+    for e in firms:
+        n = checks[e] + 1
+        checks[e] = n
+        if n < need:
+            continue
+        escalation[e] = max(escalation[e] - 1, 0)
+        c = colour[e]
+        if c == YELLOW or c == BLACK:
+            new = GREEN if c == YELLOW else YELLOW
+            colour[e] = new
+            checks[e] = 0
+            changes[0, k] = c
+            changes[1, k] = new
+            k += 1
+    return k

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
 from reformsim.caselog import SOURCES
+from reformsim.mechanisms.belief_kernels import clean_checks_day
 from reformsim.population import BLACK, GREEN, YELLOW
 from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
@@ -74,6 +76,9 @@ class Sanctions:
         self.deadlines: dict[int, list[int]] = defaultdict(list)
         self.rectifications: dict[int, list[tuple[int, float]]] = defaultdict(list)
         self.sanctioned_today: list[int] = []
+        #: the compiled clean checks (:func:`~reformsim.mechanisms.belief_kernels.clean_checks_day`)
+        self._clean_kernel = clean_checks_day.compiled() if jit.enabled() else None
+        self._changes = np.empty((2, 0), dtype=np.int64)  # its colour moves, reused
 
     @cached_property
     def _rules(self) -> _DecisionRules:
@@ -156,9 +161,20 @@ class Sanctions:
         day's few dozen checks cost less as Python scalars than as rounds of array operations.
         """
         ent = self.model.enterprises
+        need = self.model.config.sanctions.clean_checks_to_upgrade
+        if self._clean_kernel is not None:
+            firms = np.fromiter(firms, dtype=np.int64)  # a list: cheaper than np.asarray
+            if self._changes.shape[1] < firms.size:
+                self._changes = np.empty((2, max(firms.size, 2 * self._changes.shape[1])),
+                                         dtype=np.int64)
+            moved = self._clean_kernel(firms, ent.clean_checks, ent.escalation, ent.colour,
+                                       need, self._changes)
+            if moved:
+                old, new = self._changes[:, :moved].tolist()
+                ent.colour_changes.extend(zip(old, new))
+            return
         checks, escalation, colour = (ent.views[c] for c in ("clean_checks", "escalation",
                                                              "colour"))
-        need = self.model.config.sanctions.clean_checks_to_upgrade
         for e in firms:
             n = checks[e] + 1
             checks[e] = n
