@@ -76,27 +76,27 @@ def beliefs_day(p_hat: np.ndarray, grid_bounds: np.ndarray, pair_order: np.ndarr
         e = touched[1 + j]
         mask[e] = False
         hit[firm_grid[e]] += 1
+    if pair_order.size == 0:  # pairs sorted by grid: relax all, then raise touched grids
+        for i in range(p_hat.size):
+            p_hat[i] = p_hat[i] * keep + prior
+        if n_touched > 0 and weight > 0:
+            for g in range(grid_bounds.size - 1):
+                if hit[g]:
+                    b = weight * (hit[g] / denominator[g])
+                    span = p_hat[grid_bounds[g]:grid_bounds[g + 1]]
+                    for i in range(span.size):
+                        p = span[i]
+                        span[i] = p + b * (1.0 - p)
+        return n_touched
     deter = n_touched > 0 and weight > 0
-    sorted_pairs = pair_order.size == 0
     for g in range(grid_bounds.size - 1):
-        lo, hi = grid_bounds[g], grid_bounds[g + 1]
         b = weight * (hit[g] / denominator[g]) if deter else 0.0
-        if sorted_pairs:
-            span = p_hat[lo:hi]
+        for j in range(grid_bounds[g], grid_bounds[g + 1]):
+            i = pair_order[j]
+            p = p_hat[i] * keep + prior
             if b != 0.0:
-                for i in range(span.size):
-                    p = span[i] * keep + prior
-                    span[i] = p + b * (1.0 - p)
-            else:
-                for i in range(span.size):
-                    span[i] = span[i] * keep + prior
-        else:
-            for j in range(lo, hi):
-                i = pair_order[j]
-                p = p_hat[i] * keep + prior
-                if b != 0.0:
-                    p = p + b * (1.0 - p)
-                p_hat[i] = p
+                p = p + b * (1.0 - p)
+            p_hat[i] = p
     return n_touched
 
 
