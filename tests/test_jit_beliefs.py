@@ -1,5 +1,5 @@
 """The compiled kernels of steps 6-8 (visit booking, clean checks, sanctions, beliefs) equal the
-numpy/Python fallback bit for bit (reformsim.mechanisms.belief_kernels; issue 4)."""
+numpy/Python fallback bit for bit (reformsim.belief_kernels; issue 4)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from reformsim import jit
-from reformsim.mechanisms import belief_kernels as bk
+from reformsim import belief_kernels as bk
 from reformsim.model import ReformModel
 from reformsim.runs import distinct
 from tests.conftest import small
@@ -157,7 +157,8 @@ def test_book_kernel_equals_fallback(small_siloed, seed, busy, monkeypatch):
     assert fast.visits["duplicate"].any()
     for name in ("enterprise", "unit", "at", "duplicate"):
         assert np.array_equal(fast.visits[name], ref.visits[name]), name
-    assert np.array_equal(np.sort(fast.beliefs.touched[0]), distinct(np.concatenate(ref.beliefs.touched)))
+    assert np.array_equal(np.sort(fast.beliefs.touched[0]),
+                          distinct(np.concatenate(ref.beliefs.touched)))
     assert not fast.casework.burden._pair_count.any()
 
 

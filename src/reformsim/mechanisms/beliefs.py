@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim import jit
-from reformsim.mechanisms.belief_kernels import beliefs_day, touch_firms
+from reformsim.belief_kernels import beliefs_day, touch_firms
 from reformsim.runs import distinct
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Beliefs:
         self._sorted_by_grid = bool(np.all(self.pair_grid[1:] >= self.pair_grid[:-1]))
         #: work array over the pairs, reused every day instead of a fresh array a day
         self._room = np.empty(self.pair_grid.size)
-        #: the compiled day (:func:`~reformsim.mechanisms.belief_kernels.beliefs_day`), or None
+        #: the compiled day (:func:`~reformsim.belief_kernels.beliefs_day`), or None
         self._kernel = beliefs_day.compiled() if jit.enabled() else None
         self._touch = touch_firms.compiled() if self._kernel is not None else None
         #: kernel path, instead of :attr:`touched`: today's distinct touched firms, their number
@@ -108,7 +108,7 @@ class Beliefs:
         self._monthly(day)
 
     def _step_compiled(self) -> None:
-        """The daily updates of :meth:`step` in one kernel call (the same operations)."""
+        """Make the daily updates of :meth:`step` in one kernel call (the same operations)."""
         m = self.model
         sanctioned = m.sanctions.sanctioned_today
         if sanctioned:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim import jit
-from reformsim.mechanisms.belief_kernels import book_visits_day
+from reformsim.belief_kernels import book_visits_day
 from reformsim.runs import first_in_run, runs
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class VisitBurden:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
-        #: the compiled booking (:func:`~reformsim.mechanisms.belief_kernels.book_visits_day`)
+        #: the compiled booking (:func:`~reformsim.belief_kernels.book_visits_day`)
         self._kernel = book_visits_day.compiled() if jit.enabled() else None
         self._pair_count = np.zeros(model.enterprises.n_pairs, dtype=np.int64)
         self._consts: np.ndarray | None = None  # read from the scenario on the first day

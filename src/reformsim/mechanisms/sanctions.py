@@ -28,7 +28,7 @@ import numpy as np
 
 from reformsim import jit
 from reformsim.caselog import SOURCES
-from reformsim.mechanisms.belief_kernels import clean_checks_day
+from reformsim.belief_kernels import clean_checks_day
 from reformsim.population import BLACK, GREEN, YELLOW
 from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
@@ -80,7 +80,7 @@ class Sanctions:
         self.deadlines: dict[int, list[int]] = defaultdict(list)
         self.rectifications: dict[int, list[tuple[int, float]]] = defaultdict(list)
         self.sanctioned_today: list[int] = []
-        #: the compiled clean checks (:func:`~reformsim.mechanisms.belief_kernels.clean_checks_day`)
+        #: the compiled clean checks (:func:`~reformsim.belief_kernels.clean_checks_day`)
         self._clean_kernel = clean_checks_day.compiled() if jit.enabled() else None
         self._changes = np.empty((2, 0), dtype=np.int64)  # its colour moves, reused
 
@@ -136,7 +136,7 @@ class Sanctions:
         m = self.model
         done = self.rectifications.pop(day, None)
         if done:
-            vids, times = zip(*done)
+            vids, times = zip(*done, strict=True)
             m.end_violations(np.array(vids), np.array(times))
         due = self.deadlines.pop(day, None)
         if not due:
@@ -144,7 +144,8 @@ class Sanctions:
         cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
         ent = m.enterprises
         views = ent.views
-        clean_checks, colour, escalation = views["clean_checks"], views["colour"], views["escalation"]
+        clean_checks, colour = views["clean_checks"], views["colour"]
+        escalation = views["escalation"]
         changes = ent.colour_changes  # colour moves as ent.set_colour records them, inline
         for cid in due:
             e = cases["enterprise"][cid]
@@ -187,7 +188,7 @@ class Sanctions:
                                        need, self._changes)
             if moved:
                 old, new = self._changes[:, :moved].tolist()
-                ent.colour_changes.extend(zip(old, new))
+                ent.colour_changes.extend(zip(old, new, strict=True))
             return
         checks, escalation, colour = (ent.views[c] for c in ("clean_checks", "escalation",
                                                              "colour"))

@@ -83,7 +83,7 @@ class Trust:
         """Draw the inconsistent rulings of a day's possible conflicts, count them, erode trust.
 
         The second half of :meth:`book_visits` (parameters as there); the compiled visit
-        booking (:func:`~reformsim.mechanisms.belief_kernels.book_visits_day`) calls it after
+        booking (:func:`~reformsim.belief_kernels.book_visits_day`) calls it after
         applying the visits beyond tolerance.
         """
         s = self.spec

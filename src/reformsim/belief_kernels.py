@@ -23,9 +23,9 @@ RISK_KEEP, RISK_PRIOR, NEIGHBOUR_WEIGHT, DAY_KEEP, SATISFACTION_PRIOR = range(5)
 @kernel
 def beliefs_day(p_hat: np.ndarray, grid_bounds: np.ndarray, pair_order: np.ndarray,
                 firm_grid: np.ndarray, touched: np.ndarray, mask: np.ndarray,
-                denominator: np.ndarray, hit: np.ndarray, visits_12m: np.ndarray, satisfaction: np.ndarray,
-                consts: np.ndarray) -> int:
-    """One day of :meth:`Beliefs.step <reformsim.mechanisms.beliefs.Beliefs.step>` (domain.md M2, M6).
+                denominator: np.ndarray, hit: np.ndarray, visits_12m: np.ndarray,
+                satisfaction: np.ndarray, consts: np.ndarray) -> int:
+    """Apply one day of ``Beliefs.step`` (domain.md M2, M6).
 
     Per firm: ``visits_12m <- visits_12m d`` and ``S <- S d + S0 (1 - d)`` (one-year time
     constant). Per exposure pair: relaxation ``p <- p (1 - lambda) + lambda p0``, then general
@@ -126,8 +126,9 @@ def book_visits_day(firm_rows: np.ndarray, unit_rows: np.ndarray, at_rows: np.nd
                     p_hat: np.ndarray, pair_count: np.ndarray, touched: np.ndarray,
                     mask: np.ndarray, consts: np.ndarray, duplicate: np.ndarray,
                     firms: np.ndarray, conflicts: np.ndarray, first_at: np.ndarray) -> tuple:
-    """Book a day's visits (:meth:`VisitBurden.book <reformsim.mechanisms.burden.VisitBurden.book>`;
-    domain.md M2, M6, M14), all but the random inconsistent rulings.
+    """Book a day's visits but the random inconsistent rulings (domain.md M2, M6, M14).
+
+    The kernel of :meth:`VisitBurden.book <reformsim.mechanisms.burden.VisitBurden.book>`.
 
     Visits are taken by firm, then in time order. A visit is a duplicate when another body
     visited the firm within 30 days; its ``k``-th visit today (``k`` from 0) makes
@@ -225,8 +226,10 @@ def book_visits_day(firm_rows: np.ndarray, unit_rows: np.ndarray, at_rows: np.nd
 @kernel
 def clean_checks_day(firms: np.ndarray, checks: np.ndarray, escalation: np.ndarray,
                      colour: np.ndarray, need: int, changes: np.ndarray) -> int:
-    """The day's clean inspections, in order (:meth:`Sanctions.clean_checks
-    <reformsim.mechanisms.sanctions.Sanctions.clean_checks>`; domain.md M5).
+    """Record the day's clean inspections, in order (domain.md M5).
+
+    The kernel of :meth:`Sanctions.clean_checks
+    <reformsim.mechanisms.sanctions.Sanctions.clean_checks>`.
 
     A firm's ``need``-th clean check in a row lowers its escalation by one (not below 0) and
     moves yellow to green or black to yellow (the count starts again); a green firm keeps
