@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.belief_kernels import beliefs_day, touch_firms
 from reformsim.runs import distinct
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ class Beliefs:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
-        self.touched: list[np.ndarray] = []
+        self._touched: list[np.ndarray] = []
         n_grids = model.territory.n_grids
         self.firms_per_grid = np.bincount(model.enterprises.grid, minlength=n_grids).astype(float)
         self.pair_grid = model.pair_grid
@@ -47,14 +49,45 @@ class Beliefs:
         self._sorted_by_grid = bool(np.all(self.pair_grid[1:] >= self.pair_grid[:-1]))
         #: work array over the pairs, reused every day instead of a fresh array a day
         self._room = np.empty(self.pair_grid.size)
+        #: the compiled day (:func:`~reformsim.belief_kernels.beliefs_day`), or None
+        self._kernel = beliefs_day.compiled() if jit.enabled() else None
+        self._touch = touch_firms.compiled() if self._kernel is not None else None
+        #: kernel path, instead of :attr:`touched`: today's distinct touched firms, their number
+        #: first (``touched_ids[1:1 + touched_ids[0]]``), and a mask of them
+        n_firms = model.enterprises.n
+        self.touched_ids = np.zeros(1 + n_firms, dtype=np.int64)
+        self.touched_mask = np.zeros(n_firms, dtype=bool)
+        self._grid_bounds = np.concatenate([[0], np.cumsum(self._grid_pairs)]).astype(np.int64)
+        self._pair_order = (np.empty(0, dtype=np.int64) if self._sorted_by_grid
+                            else np.argsort(self.pair_grid, kind="stable").astype(np.int64))
+        self._hit = np.zeros(n_grids, dtype=np.int64)
+        self._consts: np.ndarray | None = None  # read from the scenario on the first day
+
+    @property
+    def touched(self) -> list[np.ndarray]:
+        """Arrays of the firms inspected or sanctioned so far today (repeats possible).
+
+        On the kernel path one array: the distinct firms in the order first touched.
+        """
+        if self._touch is None:
+            return self._touched
+        return [self.touched_ids[1:1 + self.touched_ids[0]].copy()]
 
     def touch(self, enterprises: np.ndarray) -> None:
         """Note firms inspected or sanctioned today (for general deterrence)."""
-        self.touched.append(np.asarray(enterprises, dtype=np.int64))
+        if self._touch is not None:
+            self._touch(self.touched_ids, self.touched_mask,
+                        np.asarray(enterprises, dtype=np.int64))
+            return
+        self._touched.append(np.asarray(enterprises, dtype=np.int64))
 
     def step(self, day: int) -> None:
         """Apply today's belief updates, decays and monthly forgetting."""
         m = self.model
+        if self._kernel is not None:
+            self._step_compiled()
+            self._monthly(day)
+            return
         cs = m.config.compliance
         ent = m.enterprises
         lam = cs.risk_decay_per_year / 365.0
@@ -63,15 +96,40 @@ class Beliefs:
         if m.sanctions.sanctioned_today:
             self.touch(np.array(m.sanctions.sanctioned_today, dtype=np.int64))
             m.sanctions.sanctioned_today = []
-        if self.touched:  # none on days without visits or sanctions
-            firms = distinct(np.concatenate(self.touched))
-            self.touched = []
+        if self._touched:  # none on days without visits or sanctions
+            firms = distinct(np.concatenate(self._touched))
+            self._touched = []
             if firms.size and cs.risk_neighbour_weight > 0:
                 self._neighbour_deterrence(firms, cs.risk_neighbour_weight)
         ent.visits_12m *= DAY_DECAY
         s0 = m.config.satisfaction.enterprise_initial
         ent.satisfaction *= DAY_DECAY
         ent.satisfaction += s0 * (1.0 - DAY_DECAY)
+        self._monthly(day)
+
+    def _step_compiled(self) -> None:
+        """Make the daily updates of :meth:`step` in one kernel call (the same operations)."""
+        m = self.model
+        sanctioned = m.sanctions.sanctioned_today
+        if sanctioned:
+            self._touch(self.touched_ids, self.touched_mask, np.array(sanctioned, dtype=np.int64))
+            m.sanctions.sanctioned_today = []
+        consts = self._consts
+        if consts is None:
+            cs = m.config.compliance
+            lam = cs.risk_decay_per_year / 365.0
+            s0 = m.config.satisfaction.enterprise_initial
+            consts = self._consts = np.array([
+                1.0 - lam, lam * cs.initial_perceived_risk, cs.risk_neighbour_weight,
+                DAY_DECAY, s0 * (1.0 - DAY_DECAY)])
+        ent = m.enterprises
+        self._kernel(ent.p_hat, self._grid_bounds, self._pair_order, ent.grid,
+                     self.touched_ids, self.touched_mask, self._share_denominator, self._hit,
+                     ent.visits_12m, ent.satisfaction, consts)
+
+    def _monthly(self, day: int) -> None:
+        """Every 30 days: officers forget (M12) and the month's training is credited."""
+        m = self.model
         if day > 0 and day % 30 == 0:
             phi = m.config.casework.forgetting_per_month
             for unit in m.units:  # every case officer, one unit at a time

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.belief_kernels import book_visits_day
 from reformsim.runs import first_in_run, runs
 
 if TYPE_CHECKING:
@@ -34,6 +36,12 @@ class VisitBurden:
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
+        #: the compiled booking (:func:`~reformsim.belief_kernels.book_visits_day`)
+        self._kernel = book_visits_day.compiled() if jit.enabled() else None
+        self._pair_count = np.zeros(model.enterprises.n_pairs, dtype=np.int64)
+        self._consts: np.ndarray | None = None  # read from the scenario on the first day
+        self._out_firms = self._out_conflicts = np.empty(0, dtype=np.int64)
+        self._out_at = np.empty(0)
 
     def book(self) -> None:
         """Apply and log every visit buffered in ``model.visits`` today."""
@@ -41,6 +49,10 @@ class VisitBurden:
         rows, pairs = m.visits.take_pending()  # in time order
         n = rows["enterprise"].size
         if n == 0:
+            return
+        if self._kernel is not None:
+            rows["duplicate"] = self._book_compiled(rows, pairs)
+            m.visits.commit(rows)
             return
         order = rows["enterprise"].argsort(kind="stable")  # by firm, then time
         firm, unit, at = rows["enterprise"][order], rows["unit"][order], rows["at"][order]
@@ -51,6 +63,34 @@ class VisitBurden:
         rows["duplicate"] = np.empty(n, dtype=bool)
         rows["duplicate"][order] = duplicate
         m.visits.commit(rows)
+
+    def _book_compiled(self, rows: dict[str, np.ndarray], pairs: np.ndarray) -> np.ndarray:
+        """:meth:`book` in one kernel call, the rulings drawn after it; returns the duplicates."""
+        m = self.model
+        ent = m.enterprises
+        n = rows["enterprise"].size
+        if self._out_at.size < n:  # per-firm outputs: at most one row per visit
+            size = max(n, 2 * self._out_at.size)
+            self._out_firms, self._out_conflicts = np.empty((2, size), dtype=np.int64)
+            self._out_at = np.empty(size)
+        consts = self._consts
+        if consts is None:
+            sat = m.config.satisfaction
+            consts = self._consts = np.array([
+                sat.visit_tolerance_per_year, sat.burden_penalty, 1.0 - m.config.trust.eta_burden,
+                1.0 - m.config.compliance.risk_own_weight, len(m.departments),
+                DUPLICATE_WINDOW_DAYS])
+        duplicate = np.empty(n, dtype=bool)
+        beliefs = m.beliefs
+        n_firms, n_conflicting = self._kernel(
+            rows["enterprise"], rows["unit"], rows["at"], pairs, ent.last_visit_body,
+            ent.last_visit_day, ent.visits_12m, ent.satisfaction, ent.trust, ent.p_hat,
+            self._pair_count, beliefs.touched_ids, beliefs.touched_mask, consts, duplicate,
+            self._out_firms, self._out_conflicts, self._out_at)
+        if n_conflicting:
+            m.trust.book_rulings(self._out_firms[:n_firms], self._out_conflicts[:n_firms],
+                                 self._out_at[:n_firms])
+        return duplicate
 
     def _book_single(self, firm: np.ndarray, unit: np.ndarray, at: np.ndarray,
                      pairs: np.ndarray) -> np.ndarray:

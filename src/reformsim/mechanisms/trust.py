@@ -77,11 +77,31 @@ class Trust:
         if np.count_nonzero(beyond):  # .any() without its Python-level wrapper
             self.erode(firms, beyond, s.eta_burden)
         if np.count_nonzero(conflicts):
-            rulings = self.model.streams["trust"].binomial(conflicts, s.conflict_probability)
-            if np.count_nonzero(rulings):  # no ruling: nothing to count or erode
-                in_window = at >= self.model.config.run.warmup_days
-                self.inconsistent_rulings += int(rulings[in_window].sum())
-                self.erode(firms, rulings, s.eta_arbitrary)
+            self.book_rulings(firms, conflicts, at)
+
+    def book_rulings(self, firms: np.ndarray, conflicts: np.ndarray, at: np.ndarray) -> None:
+        """Draw the inconsistent rulings of a day's possible conflicts, count them, erode trust.
+
+        The second half of :meth:`book_visits` (parameters as there); the compiled visit
+        booking (:func:`~reformsim.belief_kernels.book_visits_day`) calls it after
+        applying the visits beyond tolerance.
+        """
+        s = self.spec
+        rng = self.model.streams["trust"]
+        p = s.conflict_probability
+        keep = 1.0 - s.eta_arbitrary
+        warmup = self.model.config.run.warmup_days
+        trust = self.model.enterprises.views["trust"]
+        # one scalar draw per firm with conflicts, in firm order: the same draws as one array
+        # draw over every firm (numpy's binomial draws element by element; n = 0 draws
+        # nothing), at a twentieth of its fixed cost
+        for i in np.flatnonzero(conflicts).tolist():
+            rulings = int(rng.binomial(int(conflicts[i]), p))
+            if rulings:
+                if at[i] >= warmup:
+                    self.inconsistent_rulings += rulings
+                e = int(firms[i])
+                trust[e] = trust[e] * keep ** rulings  # C pow, as numpy's power
 
     def handling_error(self, firm: int) -> None:
         """An officer's handling error (wrong ruling) is arbitrary treatment of the firm."""
