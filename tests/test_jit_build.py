@@ -1,0 +1,95 @@
+"""World building (issue 4): the compiled placement count and the vectorised pairs give the same
+world as numpy's ``Generator.choice`` and the per-firm loops they replace, JIT on and off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reformsim
+from reformsim.model import ReformModel
+from reformsim.population import cdf_counts, choice_counts
+
+N_STREET = "scenarios/n_street_siloed.toml"
+
+
+def _small(path: str = N_STREET) -> reformsim.Scenario:
+    sc = reformsim.load_scenario(path)
+    pop = sc.population.model_copy(update={"n_enterprises": 600, "n_residents": 5000})
+    return sc.model_copy(update={"population": pop})
+
+
+@pytest.mark.parametrize("use_kernel", [False, True])
+@pytest.mark.parametrize("seed", range(12))
+def test_choice_counts_equal_bincount_of_choice(seed: int, use_kernel: bool) -> None:
+    meta = np.random.default_rng(seed)
+    k = int(meta.integers(1, 400))
+    w = meta.lognormal(0.0, 1.5, k)
+    w[meta.random(k) < 0.2] = 0.0  # empty categories, also first and last
+    if w.sum() == 0:
+        w[0] = 1.0
+    p = w / w.sum()
+    n = int(meta.integers(0, 20_000))
+    a, b = np.random.default_rng(seed + 99), np.random.default_rng(seed + 99)
+    want = np.bincount(a.choice(k, size=n, p=p), minlength=k)
+    got = choice_counts(b, p, n, use_kernel)
+    assert got.tolist() == want.tolist()
+    assert a.random() == b.random()  # the same draws consumed
+
+
+def test_choice_counts_invalid_p_raises_as_choice() -> None:
+    with pytest.raises(ValueError, match="sum to 1"):
+        choice_counts(np.random.default_rng(0), np.array([0.5, 0.6]), 10, True)
+    with pytest.raises(ValueError, match="non-negative"):
+        choice_counts(np.random.default_rng(0), np.array([1.5, -0.5]), 10, False)
+
+
+def test_cdf_counts_edges() -> None:
+    """Uniforms on bucket edges and on cdf values: the search is searchsorted(side="right")."""
+    cdf = np.array([0.25, 0.25, 0.5, 0.75, 1.0])
+    start = cdf.searchsorted(np.arange(4) / 4, side="right")
+    u = np.array([0.0, 0.25, 0.2499999, 0.5, 0.74, 0.75, 0.9999999999])
+    counts = np.zeros(5, np.int64)
+    cdf_counts.py(cdf, start, u, counts)
+    assert counts.tolist() == np.bincount(cdf.searchsorted(u, side="right"), minlength=5).tolist()
+    counts2 = np.zeros(5, np.int64)
+    cdf_counts.compiled()(cdf, start, u, counts2)
+    assert counts2.tolist() == counts.tolist()
+
+
+def _world(sc: reformsim.Scenario, seed: int) -> dict[str, np.ndarray]:
+    m = ReformModel(sc, seed=seed)
+    e, r = m.enterprises, m.residents
+    out = {f"e.{k}": getattr(e, k) for k in ("grid", "sector", "risk_type", "colour", "pair_ent",
+                                              "pair_dom", "pair_start", "gain")}
+    out |= {f"r.{k}": getattr(r, k) for k in ("grid", "elderly", "literacy", "propensity")}
+    out["catalog.domain"] = m.catalog.domain
+    out["area"] = m.territory.area_of_grid
+    out["demand"] = m.demand.hours
+    out["next"] = np.array([m.streams["setup"].random()])
+    return out
+
+
+@pytest.mark.parametrize("path", [N_STREET, "scenarios/example_district.toml"])
+def test_world_equal_jit_on_and_off(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = _small(path) if path == N_STREET else reformsim.load_scenario(path)
+    on = _world(sc, 3)
+    monkeypatch.setenv("REFORMSIM_JIT", "0")
+    off = _world(sc, 3)
+    assert on.keys() == off.keys()
+    for k in on:
+        assert on[k].dtype == off[k].dtype, k
+        assert np.array_equal(on[k], off[k]), k
+
+
+def test_pairs_follow_sector_domains() -> None:
+    sc = _small()
+    m = ReformModel(sc, seed=2)
+    e = m.enterprises
+    dom_index = {d.id: i for i, d in enumerate(sc.domains)}
+    for i in range(0, e.n, 37):
+        want = sorted(dom_index[d] for d in set(sc.sector_specs[int(e.sector[i])].domains))
+        assert e.pair_dom[e.pairs_of(i)].tolist() == want
+        assert (e.pair_ent[e.pairs_of(i)] == i).all()
+    assert e.pair_dom.dtype == np.int64 and e.pair_start.dtype == np.int64
+    assert np.all(np.diff(e.grid) >= 0)
