@@ -93,3 +93,56 @@ def test_pairs_follow_sector_domains() -> None:
         assert (e.pair_ent[e.pairs_of(i)] == i).all()
     assert e.pair_dom.dtype == np.int64 and e.pair_start.dtype == np.int64
     assert np.all(np.diff(e.grid) >= 0)
+
+
+def _example_copy(tmp_path, catalog_text: str | None = None):
+    """scenarios/example_district.toml with its CSVs copied to ``tmp_path`` (catalogue edited)."""
+    import shutil
+
+    from reformsim.scenario_files import load_scenario
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("example_catalog.csv", "example_territory.csv"):
+        shutil.copy(f"scenarios/data/{name}", data / name)
+    if catalog_text is not None:
+        (data / "example_catalog.csv").write_text(catalog_text, encoding="utf-8")
+    sc = load_scenario("scenarios/example_district.toml")
+    cat = sc.catalog.model_copy(update={"file": str(data / "example_catalog.csv")})
+    ter = sc.territory.model_copy(update={"file": str(data / "example_territory.csv")})
+    return sc.model_copy(update={"catalog": cat, "territory": ter}), data
+
+
+def test_district_tables_parsed_once_and_copied(tmp_path) -> None:
+    from reformsim import district_csv
+
+    sc, data = _example_copy(tmp_path)
+    cat1, ter1 = district_csv.read_district(sc)
+    cat2, ter2 = district_csv.read_district(sc)
+    assert cat1.domain is not cat2.domain and ter1.enterprises is not ter2.enterprises
+    cat1.negative[:] = True  # a caller's changes do not reach the next reader
+    ter1.residents[:] = 0
+    cat3, ter3 = district_csv.read_district(sc)
+    assert np.array_equal(cat3.negative, cat2.negative) and not cat3.negative.all()
+    assert np.array_equal(ter3.residents, ter2.residents) and ter3.residents.any()
+    # an edited file (same path) is parsed again
+    lines = (data / "example_catalog.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (data / "example_catalog.csv").write_text("".join(lines[:-1]), encoding="utf-8")
+    cat4, _ = district_csv.read_district(sc)
+    assert len(cat4.ids) == len(cat2.ids) - 1
+
+
+def test_district_cache_keeps_lever_checks(tmp_path) -> None:
+    from reformsim import district_csv
+    from reformsim.errors import ScenarioError
+
+    sc, _ = _example_copy(tmp_path)
+    cat, _ = district_csv.read_district(sc)
+    eligible = int((~cat.negative).sum())
+    lv = sc.levers.model_copy(update={"delegated_matters": eligible + 1,
+                                      "delegation_rule": "score"})
+    with pytest.raises(ScenarioError, match="delegated_matters"):
+        district_csv.read_district(sc.model_copy(update={"levers": lv}))
+    with pytest.raises(ScenarioError):  # a bad file is reported each time it is read
+        (tmp_path / "bad.csv").write_text("matter_id\n", encoding="utf-8")
+        district_csv.read_catalog_csv(tmp_path / "bad.csv", sc)

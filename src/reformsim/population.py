@@ -207,6 +207,35 @@ def choice_counts(rng: np.random.Generator, p: np.ndarray, n: int,
     return counts
 
 
+@kernel
+def segment_sums(start: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[g] = values[start[g]:start[g + 1]]`` summed left to right, from 0.0.
+
+    On values sorted by grid this is ``np.bincount(grid, weights=values)`` (which also adds each
+    bin's weights in index order): the per-grid totals of residents' columns (allocation.py).
+    """
+    for g in range(start.size - 1):
+        total = 0.0
+        for i in range(start[g], start[g + 1]):
+            total += values[i]
+        out[g] = total
+
+
+def grid_sums(grid: np.ndarray, start: np.ndarray, values: np.ndarray,
+              use_kernel: bool = False) -> np.ndarray:
+    """``np.bincount(grid, weights=values, minlength=start.size - 1)`` for ``grid`` sorted.
+
+    ``start`` holds where each grid's run begins (and the total last); the compiled
+    :func:`segment_sums` walks the runs when ``use_kernel``.
+    """
+    n_grids = start.size - 1
+    if not use_kernel:
+        return np.bincount(grid, weights=values, minlength=n_grids)
+    out = np.empty(n_grids)
+    segment_sums.compiled()(start, np.ascontiguousarray(values, dtype=np.float64), out)
+    return out
+
+
 def _stable_grid_order(grid: np.ndarray, n_grids: int) -> np.ndarray:
     """``np.lexsort((np.arange(n), grid))``: firms by grid, drawn order within a grid.
 

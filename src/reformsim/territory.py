@@ -67,6 +67,19 @@ class Territory:
         dist = np.hypot(*(self.xy[grids] - base_xy).T)
         return self.spec.travel_overhead_hours + 2.0 * dist / self.spec.travel_speed_kmh
 
+    def travel_table(self, bases_xy: np.ndarray) -> np.ndarray:
+        """:meth:`travel_hours` from each of several bases (rows) to every grid (columns).
+
+        The same operations as one :meth:`travel_hours` call per base, broadcast.
+        """
+        bases_xy = np.asarray(bases_xy, dtype=float).reshape(-1, 2)
+        if not self.spec.include_travel:
+            return np.zeros((bases_xy.shape[0], self.n_grids))
+        dx = self.xy[:, 0] - bases_xy[:, 0:1]
+        dy = self.xy[:, 1] - bases_xy[:, 1:2]
+        dist = np.hypot(dx, dy)
+        return self.spec.travel_overhead_hours + 2.0 * dist / self.spec.travel_speed_kmh
+
 
 def build_grids(spec: TerritorySpec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Place grids on a jittered lattice and draw their size weights."""
