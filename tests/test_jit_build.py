@@ -8,7 +8,7 @@ import pytest
 
 import reformsim
 from reformsim.model import ReformModel
-from reformsim.population import cdf_counts, choice_counts
+from reformsim.population import cdf_counts, choice_counts, distinct_in_runs, fill_pairs, grid_sums
 
 N_STREET = "scenarios/n_street_siloed.toml"
 
@@ -146,3 +146,35 @@ def test_district_cache_keeps_lever_checks(tmp_path) -> None:
     with pytest.raises(ScenarioError):  # a bad file is reported each time it is read
         (tmp_path / "bad.csv").write_text("matter_id\n", encoding="utf-8")
         district_csv.read_catalog_csv(tmp_path / "bad.csv", sc)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_pair_kernels_edges(compiled: bool) -> None:
+    """Firms without pairs (an empty sector row) and repeated owners within a firm."""
+    fill = fill_pairs.compiled() if compiled else fill_pairs.py
+    distinct = distinct_in_runs.compiled() if compiled else distinct_in_runs.py
+    table = np.array([[0, 2, 5], [0, 0, 0], [1, 0, 0]], dtype=np.int64)  # sector 1: no domains
+    lengths = np.array([3, 0, 1])
+    sector = np.array([1, 0, 2, 1, 0], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(lengths[sector])])
+    ent, dom = np.empty(start[-1], np.int64), np.empty(start[-1], np.int64)
+    fill(sector, start, table, ent, dom)
+    assert ent.tolist() == [1, 1, 1, 2, 4, 4, 4]
+    assert dom.tolist() == [0, 2, 5, 1, 0, 2, 5]
+    owner = np.array([3, 0, 3, 1, 3, 3, 3])
+    out = np.full(5, -1, np.int64)
+    distinct(start, owner, out)
+    assert out.tolist() == [0, 2, 1, 0, 1]
+
+
+@pytest.mark.parametrize("use_kernel", [False, True])
+def test_grid_sums_equal_bincount(use_kernel: bool) -> None:
+    rng = np.random.default_rng(4)
+    counts = rng.integers(0, 50, 30)
+    counts[[0, 7, 29]] = 0  # empty grids, first and last too
+    grid = np.repeat(np.arange(30), counts)
+    start = np.concatenate([[0], np.cumsum(counts)])
+    values = rng.gamma(2.0, 0.5, grid.size)
+    got = grid_sums(grid, start, values, use_kernel)
+    want = np.bincount(grid, weights=values, minlength=30)
+    assert got.tobytes() == want.tobytes()

@@ -39,7 +39,12 @@ from reformsim.mechanisms.sanctions import Sanctions
 from reformsim.mechanisms.training import Training
 from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
-from reformsim.population import build_enterprises, build_residents, grid_sums
+from reformsim.population import (
+    build_enterprises,
+    build_residents,
+    distinct_in_runs,
+    grid_sums,
+)
 from reformsim.scenario import Scenario
 from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_premixed, premix_hash
 from reformsim.territory import assemble_territory, build_grids, build_territory
@@ -130,12 +135,13 @@ class ReformModel(mesa.Model):
         catalog_table, grids = read_district(sc)
         if grids is None:
             xy, weight = build_grids(sc.territory, rng)
-            self.enterprises = build_enterprises(sc, weight, rng)
+            self.enterprises = build_enterprises(sc, weight, rng, use_kernel=self._jit)
             self.residents = build_residents(sc, weight, rng, use_kernel=self._jit)
         else:  # the file's grids; the generated draws are still made (see district_csv)
             spec = sc.territory.model_copy(update={"n_grids": grids.n_grids})
             _, weight = build_grids(spec, rng)
-            self.enterprises = build_enterprises(sc, weight, rng, counts=grids.enterprises)
+            self.enterprises = build_enterprises(sc, weight, rng, counts=grids.enterprises,
+                                                 use_kernel=self._jit)
             self.residents = build_residents(sc, weight, rng, counts=grids.residents,
                                              use_kernel=self._jit)
         n_grids = len(weight)
@@ -159,10 +165,8 @@ class ReformModel(mesa.Model):
             self.owner_dept[[dom_index[d] for d in dept.domains]] = i
         self.catalog = build_catalog(sc, self.owner_dept, rng, catalog_table)
         ent = self.enterprises
-        firm_has_dept = np.zeros((ent.n, len(depts)), dtype=bool)
-        firm_has_dept[ent.pair_ent, self.owner_dept[ent.pair_dom]] = True
         #: number of departments owning some domain of each firm
-        self.depts_of_firm = np.count_nonzero(firm_has_dept, axis=1)
+        self.depts_of_firm = self._departments_per_firm(len(depts))
         lv = sc.levers
         cat = self.catalog
         self.team_authority = cat.delegated | (
@@ -187,6 +191,18 @@ class ReformModel(mesa.Model):
         self.violations = ViolationLog()
         self.cases = CaseLog()
         self.visits = VisitLog()
+
+    def _departments_per_firm(self, n_depts: int) -> np.ndarray:
+        """Number of departments owning some domain of each firm (its pairs' distinct owners)."""
+        ent = self.enterprises
+        owners = self.owner_dept[ent.pair_dom]
+        if self._jit:
+            out = np.empty(ent.n, dtype=np.int64)
+            distinct_in_runs.compiled()(ent.pair_start, owners, out)
+            return out
+        firm_has_dept = np.zeros((ent.n, n_depts), dtype=bool)
+        firm_has_dept[ent.pair_ent, owners] = True
+        return np.count_nonzero(firm_has_dept, axis=1)
 
     def _forecast_demand(self, res_per_grid: np.ndarray) -> allocation.Demand:
         """The planner's demand forecast per grid, from set-up data only (allocation.py)."""

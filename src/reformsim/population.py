@@ -246,11 +246,49 @@ def _stable_grid_order(grid: np.ndarray, n_grids: int) -> np.ndarray:
     return np.argsort(grid, kind="stable")
 
 
-def _sector_pairs(sc: Scenario, sector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@kernel
+def fill_pairs(sector: np.ndarray, pair_start: np.ndarray, table: np.ndarray,
+               pair_ent: np.ndarray, pair_dom: np.ndarray) -> None:
+    """Write each firm's exposure pairs: firm ``i`` and its sector's domains (``table`` row).
+
+    Firm ``i``'s pairs are ``pair_start[i]:pair_start[i + 1]``; the row lists the sector's
+    domains in order, padded.
+    """
+    for i in range(sector.size):
+        row = sector[i]
+        first = pair_start[i]
+        for j in range(pair_start[i + 1] - first):
+            pair_ent[first + j] = i
+            pair_dom[first + j] = table[row, j]
+
+
+@kernel
+def distinct_in_runs(start: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]`` = number of distinct ``values[start[i]:start[i + 1]]`` (short runs).
+
+    E.g. the departments owning some domain of each firm (its pairs' owners).
+    """
+    for i in range(start.size - 1):
+        lo = start[i]
+        count = 0
+        for k in range(lo, start[i + 1]):
+            v = values[k]
+            new = True
+            for j in range(lo, k):
+                if values[j] == v:
+                    new = False
+                    break
+            if new:
+                count += 1
+        out[i] = count
+
+
+def _sector_pairs(sc: Scenario, sector: np.ndarray,
+                  use_kernel: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exposure pairs of firms in ``sector``: ``(pair_start, pair_ent, pair_dom)``.
 
     A firm is exposed to its sector's domains (each once, in domain order); its pairs are
-    contiguous, firms in order.
+    contiguous, firms in order. ``use_kernel`` writes them with the compiled :func:`fill_pairs`.
     """
     dom_index = {d.id: i for i, d in enumerate(sc.domains)}
     sector_domains = [sorted(dom_index[d] for d in set(s.domains)) for s in sc.sector_specs]
@@ -263,6 +301,12 @@ def _sector_pairs(sc: Scenario, sector: np.ndarray) -> tuple[np.ndarray, np.ndar
     n = len(sector)
     counts = lengths[sector]
     pair_start = np.concatenate([[0], np.cumsum(counts)])
+    if use_kernel:
+        pair_ent = np.empty(pair_start[-1], dtype=np.int64)
+        pair_dom = np.empty(pair_start[-1], dtype=np.int64)
+        fill_pairs.compiled()(np.ascontiguousarray(sector, dtype=np.int64), pair_start, table,
+                              pair_ent, pair_dom)
+        return pair_start, pair_ent, pair_dom
     pair_ent = np.repeat(np.arange(n), counts)
     in_sector = np.arange(width) < lengths[:, None]
     pair_dom = table[sector][in_sector[sector]]
@@ -270,7 +314,8 @@ def _sector_pairs(sc: Scenario, sector: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator,
-                      counts: np.ndarray | None = None) -> Enterprises:
+                      counts: np.ndarray | None = None,
+                      use_kernel: bool | None = None) -> Enterprises:
     """Create the enterprise columns and their exposure pairs.
 
     Parameters
@@ -279,7 +324,12 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
         Firms per (grid, sector), from a territory CSV; default: place ``n_enterprises`` firms by
         ``grid_weight`` and sector shares. With counts the same draws are made for their total,
         then :func:`fit_to_counts` makes the firms match them.
+    use_kernel
+        Write the exposure pairs with the compiled :func:`fill_pairs` (default:
+        :func:`reformsim.jit.enabled`).
     """
+    if use_kernel is None:
+        use_kernel = jit.enabled()
     pop = sc.population
     n = pop.n_enterprises if counts is None else int(counts.sum())
     grid = rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum())
@@ -291,7 +341,7 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
         grid, sector = fit_to_counts(grid, sector, counts)
     risk = _draw_categories(pop.risk_types, RISK_TYPES, n, rng)
     colour = _draw_categories(pop.initial_colour, COLOURS, n, rng)
-    pair_start, pair_ent, pair_dom = _sector_pairs(sc, sector)
+    pair_start, pair_ent, pair_dom = _sector_pairs(sc, sector, use_kernel)
     cs = sc.compliance
     n_pairs = len(pair_ent)
     gain = rng.lognormal(np.log(cs.gain_mean) - 0.5 * cs.gain_sigma**2, cs.gain_sigma, n_pairs)

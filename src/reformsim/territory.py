@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reformsim.catalog import generated_ids
 from reformsim.scenario import TerritorySpec
 
 
@@ -138,5 +139,5 @@ def assemble_territory(spec: TerritorySpec, xy: np.ndarray, weight: np.ndarray, 
     centre = np.array([spec.width_km / 2.0, spec.height_km / 2.0])
     district = centre + np.array([spec.width_km / 2.0 + spec.district_office_km, 0.0])
     n = xy.shape[0]
-    ids = ids or tuple(f"G{g + 1:03d}" for g in range(n))
+    ids = ids or generated_ids("G", 3, n)
     return Territory(spec, xy, weight, area, area_xy, district, ids, names or ("",) * n)
