@@ -47,14 +47,21 @@ def test_choice_counts_invalid_p_raises_as_choice() -> None:
 def test_cdf_counts_edges() -> None:
     """Uniforms on bucket edges and on cdf values: the search is searchsorted(side="right")."""
     cdf = np.array([0.25, 0.25, 0.5, 0.75, 1.0])
-    start = cdf.searchsorted(np.arange(4) / 4, side="right")
     u = np.array([0.0, 0.25, 0.2499999, 0.5, 0.74, 0.75, 0.9999999999])
-    counts = np.zeros(5, np.int64)
-    cdf_counts.py(cdf, start, u, counts)
-    assert counts.tolist() == np.bincount(cdf.searchsorted(u, side="right"), minlength=5).tolist()
-    counts2 = np.zeros(5, np.int64)
-    cdf_counts.compiled()(cdf, start, u, counts2)
-    assert counts2.tolist() == counts.tolist()
+    want = np.bincount(cdf.searchsorted(u, side="right"), minlength=5).tolist()
+    for buckets in (1, 4, 8, 64):
+        counts = np.zeros(5, np.int64)
+        cdf_counts.py(cdf, u, counts, buckets)
+        assert counts.tolist() == want
+        counts2 = np.zeros(5, np.int64)
+        cdf_counts.compiled()(cdf, u, counts2, buckets)
+        assert counts2.tolist() == want
+    # a first category of probability 0 and cdf steps inside one bucket
+    cdf = np.array([0.0, 0.1, 0.1000001, 1.0])
+    u = np.array([0.0, 0.05, 0.1, 0.10000005, 0.5])
+    counts = np.zeros(4, np.int64)
+    cdf_counts.compiled()(cdf, u, counts, 4)
+    assert counts.tolist() == np.bincount(cdf.searchsorted(u, side="right"), minlength=4).tolist()
 
 
 def _world(sc: reformsim.Scenario, seed: int) -> dict[str, np.ndarray]:

@@ -170,18 +170,25 @@ def _choice_cdf(p: np.ndarray) -> np.ndarray | None:
 
 
 @kernel
-def cdf_counts(cdf: np.ndarray, start: np.ndarray, u: np.ndarray, counts: np.ndarray) -> None:
+def cdf_counts(cdf: np.ndarray, u: np.ndarray, counts: np.ndarray, n_buckets: int) -> None:
     """Add to ``counts[i]`` the number of uniforms ``u`` with ``cdf.searchsorted(u, "right") == i``.
 
-    ``start[b]`` is ``cdf.searchsorted(b / K, "right")`` for the ``K = start.size`` buckets
-    ``[b / K, (b + 1) / K)`` of [0, 1): a uniform's search starts at its bucket's entry and
-    steps over the few cdf values of the bucket not above it. ``cdf[-1] == 1.0 > u`` stops
-    every search inside the table. The placement of residents on grids (DESIGN.md §2.2).
+    A uniform's search starts at its bucket's entry ``start[b] = cdf.searchsorted(b / K,
+    "right")`` (``K = n_buckets``, a power of two: ``u * K`` and ``b / K`` are exact, so
+    ``b / K <= u``) and steps over the few cdf values of the bucket not above it.
+    ``cdf[-1] == 1.0 > u`` stops every search inside the table. The placement of residents on
+    grids (DESIGN.md §2.2).
     """
-    k = start.size
+    start = np.empty(n_buckets, dtype=np.int64)
+    i = 0
+    for b in range(n_buckets):
+        edge = b / n_buckets
+        while cdf[i] <= edge:
+            i += 1
+        start[b] = i
     for j in range(u.size):
         x = u[j]
-        i = start[int(x * k)]
+        i = start[int(x * n_buckets)]
         while cdf[i] <= x:
             i += 1
         counts[i] += 1
@@ -201,9 +208,8 @@ def choice_counts(rng: np.random.Generator, p: np.ndarray, n: int,
     u = rng.random(n)
     if not use_kernel:
         return np.bincount(cdf.searchsorted(u, side="right"), minlength=len(p))
-    start = cdf.searchsorted(np.arange(_BUCKETS) / _BUCKETS, side="right")
     counts = np.zeros(len(p), dtype=np.int64)
-    cdf_counts.compiled()(cdf, start, u, counts)
+    cdf_counts.compiled()(cdf, u, counts, _BUCKETS)
     return counts
 
 
@@ -404,7 +410,8 @@ def build_residents(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Genera
     elderly = rng.random(n) < sc.population.elderly_share
     sv = sc.services
     literacy = np.where(elderly, sv.literacy_elderly, sv.literacy_young)
-    propensity = rng.gamma(2.0, 0.5, n)
+    propensity = rng.standard_gamma(2.0, n)  # rng.gamma(2.0, 0.5, n): the same draws and product
+    propensity *= 0.5
     return Residents(grid=grid.astype(np.int64), elderly=elderly, literacy=literacy,
                      propensity=propensity,
                      satisfaction=np.full(n, sc.satisfaction.resident_initial))
