@@ -185,3 +185,30 @@ def test_grid_sums_equal_bincount(use_kernel: bool) -> None:
     got = grid_sums(grid, start, values, use_kernel)
     want = np.bincount(grid, weights=values, minlength=30)
     assert got.tobytes() == want.tobytes()
+
+
+def test_case_frame_text_columns_as_inferred() -> None:
+    """The case table's text and category columns equal pandas' inference from object arrays."""
+    import pandas as pd
+
+    from reformsim.caselog import SANCTIONS, SOURCES, STATUS
+
+    sc = _small()
+    sc = sc.model_copy(update={"run": sc.run.model_copy(update={"days": 60, "warmup_days": 10})})
+    m = ReformModel(sc, seed=5).run()
+    units = [u.name for u in m.units]
+    df = m.cases.to_frame(units, m.domain_names, 10)
+    n = m.cases.n
+    assert n > 0
+    c = {k: v[:n] for k, v in m.cases.cols.items()}
+    names = np.array([*units, ""], dtype=object)
+    want = pd.DataFrame({
+        "domain": np.array(m.domain_names, dtype=object)[c["domain"]],
+        "sanction": np.array([*SANCTIONS, ""], dtype=object)[np.where(c["sanction"] < 0, 6,
+                                                                        c["sanction"])],
+        "first_owner": names[c["first_unit"]], "owner": names[c["owner_unit"]],
+        "source": pd.Categorical.from_codes(c["source"], SOURCES),
+        "status": pd.Categorical.from_codes(c["status"], STATUS),
+    })
+    assert (c["first_unit"] < 0).any() or (c["sanction"] < 0).any()  # the "" code is exercised
+    pd.testing.assert_frame_equal(df[list(want.columns)], want, check_exact=True)
