@@ -8,6 +8,8 @@ sanction, waiver, rectification deadline and outcome.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -104,18 +106,36 @@ class CaseLog(ColumnViews, Table):
         n = self.n
         cols = {"case_id": np.arange(n)}
         cols.update((name, col[:n].copy()) for name, col in self.cols.items())
-        cols["source"] = pd.Categorical.from_codes(cols["source"], SOURCES)
-        cols["status"] = pd.Categorical.from_codes(cols["status"], STATUS)
-        units = np.array(unit_names + [""], dtype=object)
+        cols["source"] = pd.Categorical.from_codes(cols["source"], dtype=_categories(SOURCES))
+        cols["status"] = pd.Categorical.from_codes(cols["status"], dtype=_categories(STATUS))
+        units = _text_array((*unit_names, ""))  # code -1: no unit
         first_unit, owner_unit = cols.pop("first_unit"), cols.pop("owner_unit")
-        cols["domain"] = np.array(domain_names, dtype=object)[cols["domain"]]
+        cols["domain"] = _text_array(tuple(domain_names)).take(cols["domain"])
         codes = cols["sanction"]
-        names = np.array(list(SANCTIONS) + [""], dtype=object)
-        cols["sanction"] = names[np.where(codes < 0, len(SANCTIONS), codes)]
+        names = _text_array((*SANCTIONS, ""))
+        cols["sanction"] = names.take(np.where(codes < 0, len(SANCTIONS), codes))
         rectified = cols["rectified"]
         cols["rectified"] = pd.array(rectified == 1, dtype="boolean")
         cols["rectified"][rectified < 0] = pd.NA
-        cols["first_owner"] = units[first_unit]
-        cols["owner"] = units[owner_unit]
+        cols["first_owner"] = units.take(np.where(first_unit < 0, len(unit_names), first_unit))
+        cols["owner"] = units.take(np.where(owner_unit < 0, len(unit_names), owner_unit))
         cols["in_window"] = cols["detected_at"] >= warmup_days
         return pd.DataFrame(cols)
+
+
+@lru_cache(maxsize=64)
+def _text_array(names: tuple[str, ...]) -> pd.api.extensions.ExtensionArray:
+    """The text column pandas makes of ``names`` (its inferred string dtype), to ``take`` from.
+
+    Taking the rows' codes from it gives the column a DataFrame would infer from an object
+    array of the rows' names, without converting one Python string per row. Made once per
+    ``names`` (pandas >= 3 always infers its ``str`` dtype); never modified.
+    """
+    return pd.Series(np.array(names, dtype=object)).array
+
+
+@lru_cache(maxsize=16)
+def _categories(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """``pd.CategoricalDtype(names)``, made once (``Categorical.from_codes(codes, names)`` infers
+    the same dtype on every call)."""
+    return pd.CategoricalDtype(list(names))

@@ -12,7 +12,7 @@ column.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -134,6 +134,13 @@ class Catalog:
         return [d for d, m in enumerate(self.domain_matters) if len(m) == 0]
 
 
+@lru_cache(maxsize=16)
+def generated_ids(prefix: str, digits: int, n: int) -> tuple[str, ...]:
+    """``(f"{prefix}{1:0{digits}d}", ..., n)``: ids of generated matters (``M0001``) or grids
+    (``G001``); a tuple of strings, made once per size."""
+    return tuple(f"{prefix}{i + 1:0{digits}d}" for i in range(n))
+
+
 def _no_matters(domains: np.ndarray) -> ValueError:
     return ValueError(f"domains: expected domains with matters, got {domains[:5]}")
 
@@ -217,7 +224,7 @@ def build_catalog(sc: Scenario, owner_of_domain: np.ndarray, rng: np.random.Gene
     for ids, cum in zip(matters, cums, strict=True):
         if len(ids):
             weight[ids] = np.diff(np.concatenate([[0.0], cum]))
-    matter_ids = table.ids if table is not None else tuple(f"M{i + 1:04d}" for i in range(n))
+    matter_ids = table.ids if table is not None else generated_ids("M", 4, n)
     names = table.names if table is not None else ("",) * n
     return Catalog(domain, weight, complexity, severity, visibility, ambiguous, negative,
                    delegated, alt_owner, tuple(matters), tuple(cums), zipf, matter_ids, names)

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import math
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,9 +276,46 @@ def _unique(path: Path, rows: list[tuple[int, int, dict[str, Any]]], column: str
 # ---------------------------------------------------------------- the two formats
 
 
+#: Parsed tables by (parser, absolute path, SHA-256 of the file's bytes, the scenario fields the
+#: parser reads). Every run builds its world again (a sensitivity study builds thousands from the
+#: same files, and loading a scenario reads them once to validate): each file is parsed once.
+_PARSED: dict[tuple[Any, ...], Any] = {}
+_PARSED_MAX = 32
+
+
+def _parsed(parse: Callable[[Path, Scenario], Any], path: str | Path, sc: Scenario,
+            scenario_key: tuple[Any, ...]) -> Any:
+    """``parse(path, sc)``, memoised on the file's content and ``scenario_key``; a fresh copy.
+
+    The caller gets its own arrays (the cached table is never handed out). A file that cannot be
+    read, or does not parse, is left to ``parse`` (which raises), every time.
+    """
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return parse(path, sc)
+    key = (parse.__name__, os.path.abspath(path), hashlib.sha256(blob).digest(), scenario_key)
+    table = _PARSED.get(key)
+    if table is None:
+        table = parse(path, sc)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = table
+    return replace(table, **{f.name: getattr(table, f.name).copy() for f in fields(table)
+                             if isinstance(getattr(table, f.name), np.ndarray)})
+
+
 def read_catalog_csv(path: str | Path, sc: Scenario) -> CatalogTable:
     """Read and validate a catalogue CSV (权责清单) against a scenario's domains."""
-    path = Path(path)
+    key = tuple((d.id, d.violation_weight > 0) for d in sc.domains)
+    table = _parsed(_parse_catalog, path, sc, key)
+    _check_delegation(Path(path), sc, table)
+    return table
+
+
+def _parse_catalog(path: Path, sc: Scenario) -> CatalogTable:
+    """:func:`read_catalog_csv` before the levers' check (reads the domains' ids and weights)."""
     domain_ids = [d.id for d in sc.domains]
     columns: dict[str, Callable[[str], Any]] = {
         "matter_id": _text, "domain": _one_of(domain_ids, "domains[].id"),
@@ -311,7 +350,6 @@ def read_catalog_csv(path: str | Path, sc: Scenario) -> CatalogTable:
         delegated=col("delegated", bool), ambiguous=col("ambiguous", bool),
         negative=col("negative_list", bool),
     )
-    _check_delegation(path, sc, table)
     return table
 
 
@@ -327,7 +365,13 @@ def _check_delegation(path: Path, sc: Scenario, table: CatalogTable) -> None:
 
 def read_territory_csv(path: str | Path, sc: Scenario) -> TerritoryTable:
     """Read and validate a territory CSV (grids, areas, residents, enterprises by sector)."""
-    path = Path(path)
+    terr = sc.territory
+    key = (terr.n_areas, terr.width_km, terr.height_km, tuple(s.id for s in sc.sector_specs))
+    return _parsed(_parse_territory, path, sc, key)
+
+
+def _parse_territory(path: Path, sc: Scenario) -> TerritoryTable:
+    """:func:`read_territory_csv` uncached (reads the areas, extent and sectors of ``sc``)."""
     terr = sc.territory
     sectors = [s.id for s in sc.sector_specs]
     firm_columns = [SECTOR_PREFIX + s for s in sectors]

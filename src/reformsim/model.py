@@ -11,7 +11,7 @@ import math
 import mesa
 import numpy as np
 
-from reformsim import allocation
+from reformsim import allocation, jit
 from reformsim.agents import (
     Department,
     Enterprise,
@@ -39,7 +39,12 @@ from reformsim.mechanisms.sanctions import Sanctions
 from reformsim.mechanisms.training import Training
 from reformsim.mechanisms.trust import Trust
 from reformsim.metrics import Recorder
-from reformsim.population import build_enterprises, build_residents
+from reformsim.population import (
+    build_enterprises,
+    build_residents,
+    distinct_in_runs,
+    grid_sums,
+)
 from reformsim.scenario import Scenario
 from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_premixed, premix_hash
 from reformsim.territory import assemble_territory, build_grids, build_territory
@@ -125,19 +130,24 @@ class ReformModel(mesa.Model):
     def _build_world(self) -> None:
         sc = self.config
         rng = self.streams["setup"]
+        #: whether the world is built with the compiled kernels (reformsim.jit)
+        self._jit = jit.enabled()
         catalog_table, grids = read_district(sc)
         if grids is None:
             xy, weight = build_grids(sc.territory, rng)
-            self.enterprises = build_enterprises(sc, weight, rng)
-            self.residents = build_residents(sc, weight, rng)
+            self.enterprises = build_enterprises(sc, weight, rng, use_kernel=self._jit)
+            self.residents = build_residents(sc, weight, rng, use_kernel=self._jit)
         else:  # the file's grids; the generated draws are still made (see district_csv)
             spec = sc.territory.model_copy(update={"n_grids": grids.n_grids})
             _, weight = build_grids(spec, rng)
-            self.enterprises = build_enterprises(sc, weight, rng, counts=grids.enterprises)
-            self.residents = build_residents(sc, weight, rng, counts=grids.residents)
+            self.enterprises = build_enterprises(sc, weight, rng, counts=grids.enterprises,
+                                                 use_kernel=self._jit)
+            self.residents = build_residents(sc, weight, rng, counts=grids.residents,
+                                             use_kernel=self._jit)
         n_grids = len(weight)
-        res_per_grid = np.bincount(self.residents.grid, minlength=n_grids)
-        self.resident_grid_start = np.concatenate([[0], np.cumsum(res_per_grid)])
+        #: where each grid's residents begin (residents are sorted by grid), and their total last
+        self.resident_grid_start = np.searchsorted(self.residents.grid, np.arange(n_grids + 1))
+        res_per_grid = np.diff(self.resident_grid_start)
         #: planner's forecast of cases and case hours per grid per working day (allocation.py)
         self.demand = self._forecast_demand(res_per_grid)
         if grids is None:
@@ -155,10 +165,8 @@ class ReformModel(mesa.Model):
             self.owner_dept[[dom_index[d] for d in dept.domains]] = i
         self.catalog = build_catalog(sc, self.owner_dept, rng, catalog_table)
         ent = self.enterprises
-        firm_has_dept = np.zeros((ent.n, len(depts)), dtype=bool)
-        firm_has_dept[ent.pair_ent, self.owner_dept[ent.pair_dom]] = True
         #: number of departments owning some domain of each firm
-        self.depts_of_firm = np.count_nonzero(firm_has_dept, axis=1)
+        self.depts_of_firm = self._departments_per_firm(len(depts))
         lv = sc.levers
         cat = self.catalog
         self.team_authority = cat.delegated | (
@@ -174,8 +182,8 @@ class ReformModel(mesa.Model):
         ]
         self.units: list[WorkUnit] = [*self.departments, *self.squads]
         self._staff(depts, dom_index)
-        self.travel = [self.territory.travel_hours(u.base_xy, np.arange(self.territory.n_grids))
-                       for u in self.units]
+        #: round-trip hours from each unit's base to each grid (one row per unit)
+        self.travel = list(self.territory.travel_table(np.array([u.base_xy for u in self.units])))
         self.pair_grid = ent.grid[ent.pair_ent]
         self.pair_grid_n = self.territory.n_grids
         self.pairs_in_grid = np.bincount(self.pair_grid, minlength=self.pair_grid_n).astype(float)
@@ -184,13 +192,26 @@ class ReformModel(mesa.Model):
         self.cases = CaseLog()
         self.visits = VisitLog()
 
+    def _departments_per_firm(self, n_depts: int) -> np.ndarray:
+        """Number of departments owning some domain of each firm (its pairs' distinct owners)."""
+        ent = self.enterprises
+        owners = self.owner_dept[ent.pair_dom]
+        if self._jit:
+            out = np.empty(ent.n, dtype=np.int64)
+            distinct_in_runs.compiled()(ent.pair_start, owners, out)
+            return out
+        firm_has_dept = np.zeros((ent.n, n_depts), dtype=bool)
+        firm_has_dept[ent.pair_ent, owners] = True
+        return np.count_nonzero(firm_has_dept, axis=1)
+
     def _forecast_demand(self, res_per_grid: np.ndarray) -> allocation.Demand:
         """The planner's demand forecast per grid, from set-up data only (allocation.py)."""
         sc = self.config
         res = self.residents
         n_grids = len(res_per_grid)
-        mass = np.bincount(res.grid, weights=res.propensity, minlength=n_grids)
-        literacy = np.divide(np.bincount(res.grid, weights=res.literacy, minlength=n_grids),
+        start, kernel = self.resident_grid_start, self._jit
+        mass = grid_sums(res.grid, start, res.propensity, kernel)
+        literacy = np.divide(grid_sums(res.grid, start, res.literacy, kernel),
                              res_per_grid, out=np.ones(n_grids), where=res_per_grid > 0)
         patrol = allocation.expected_patrol_hours(sc, res_per_grid, literacy)
         return allocation.forecast_demand(sc, self.enterprises, mass, patrol)
@@ -201,7 +222,7 @@ class ReformModel(mesa.Model):
         ter = self.territory
         area = ter.area_of_grid
         n = ter.n_areas
-        res = np.bincount(area[self.residents.grid], minlength=n).astype(float)
+        res = np.bincount(area, weights=np.diff(self.resident_grid_start), minlength=n)
         cases = np.bincount(area, weights=self.demand.cases, minlength=n)
         travel = np.concatenate([ter.travel_hours(ter.area_xy[a], np.flatnonzero(area == a))
                                  for a in range(n)])
@@ -268,13 +289,16 @@ class ReformModel(mesa.Model):
                         f"power over {int(self.team_authority.sum())} matters, got none in "
                         f"{squad.name} (raise staffing.street_staff or pool seconded officers)"
                     )
-        retained = ~self.team_authority
+        # matters each department keeps: of its domains and not the team's
+        member = np.zeros((len(depts), len(self.domain_names)), dtype=bool)
+        for i, unit in enumerate(self.departments):
+            member[i, unit.domains] = True
+        kept = np.count_nonzero(member[:, self.catalog.domain] & ~self.team_authority, axis=1)
         for i, dept in enumerate(depts):
-            owns = retained & np.isin(self.catalog.domain, self.departments[i].domains)
-            if owns.any() and not self.departments[i].officers:
+            if kept[i] and not self.departments[i].officers:
                 raise ScenarioError(
                     f"staffing.retained_officers.{dept.id}: expected at least 1 officer for the "
-                    f"{int(owns.sum())} matters the department keeps, got 0"
+                    f"{int(kept[i])} matters the department keeps, got 0"
                 )
 
     # ------------------------------------------------------------------ helpers for mechanisms

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from reformsim import jit
 from reformsim.column_views import ColumnViews
+from reformsim.jit import kernel
 from reformsim.scenario import COLOURS, RISK_TYPES, Scenario
 
 GREEN, YELLOW, BLACK = 0, 1, 2
@@ -145,8 +147,181 @@ def _draw_categories(shares: dict[str, float], names: tuple[str, ...], n: int,
     return rng.choice(len(names), size=n, p=p / p.sum())
 
 
+#: Uniform buckets of the table that starts :func:`cdf_counts`'s search (a power of two, so that
+#: ``u * K`` is exact and bucket ``b`` starts exactly at ``b / K``).
+_BUCKETS = 4096
+
+
+def _choice_cdf(p: np.ndarray) -> np.ndarray | None:
+    """The cumulative table ``Generator.choice(len(p), size, p=p)`` searches, or None.
+
+    ``choice`` draws ``rng.random(size)`` and returns ``cdf.searchsorted(u, side="right")``
+    with ``cdf = p.cumsum() / p.cumsum()[-1]`` (numpy >= 1.17). None when ``p`` fails
+    ``choice``'s checks (negative, NaN, or not summing to 1): the caller then calls ``choice``
+    itself, which raises its usual error.
+    """
+    atol = np.sqrt(np.finfo(np.float64).eps)
+    total = p.sum()
+    if p.ndim != 1 or p.size == 0 or not (p >= 0).all() or not abs(total - 1.0) <= atol:
+        return None
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+@kernel
+def cdf_counts(cdf: np.ndarray, u: np.ndarray, counts: np.ndarray, n_buckets: int) -> None:
+    """Add to ``counts[i]`` the number of uniforms ``u`` with ``cdf.searchsorted(u, "right") == i``.
+
+    A uniform's search starts at its bucket's entry ``start[b] = cdf.searchsorted(b / K,
+    "right")`` (``K = n_buckets``, a power of two: ``u * K`` and ``b / K`` are exact, so
+    ``b / K <= u``) and steps over the few cdf values of the bucket not above it.
+    ``cdf[-1] == 1.0 > u`` stops every search inside the table. The placement of residents on
+    grids (DESIGN.md §2.2).
+    """
+    start = np.empty(n_buckets, dtype=np.int64)
+    i = 0
+    for b in range(n_buckets):
+        edge = b / n_buckets
+        while cdf[i] <= edge:
+            i += 1
+        start[b] = i
+    for j in range(u.size):
+        x = u[j]
+        i = start[int(x * n_buckets)]
+        while cdf[i] <= x:
+            i += 1
+        counts[i] += 1
+
+
+def choice_counts(rng: np.random.Generator, p: np.ndarray, n: int,
+                  use_kernel: bool = False) -> np.ndarray:
+    """``np.bincount(rng.choice(len(p), size=n, p=p), minlength=len(p))``: the same draws.
+
+    The category counts of ``n`` draws, without materialising (or sorting) the draws: one
+    ``rng.random(n)`` as ``choice`` makes it, then a bucketed search (:func:`cdf_counts`,
+    compiled when ``use_kernel``) or numpy's ``searchsorted``.
+    """
+    cdf = _choice_cdf(p)
+    if cdf is None or n == 0:
+        return np.bincount(rng.choice(len(p), size=n, p=p), minlength=len(p))
+    u = rng.random(n)
+    if not use_kernel:
+        return np.bincount(cdf.searchsorted(u, side="right"), minlength=len(p))
+    counts = np.zeros(len(p), dtype=np.int64)
+    cdf_counts.compiled()(cdf, u, counts, _BUCKETS)
+    return counts
+
+
+@kernel
+def segment_sums(start: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[g] = values[start[g]:start[g + 1]]`` summed left to right, from 0.0.
+
+    On values sorted by grid this is ``np.bincount(grid, weights=values)`` (which also adds each
+    bin's weights in index order): the per-grid totals of residents' columns (allocation.py).
+    """
+    for g in range(start.size - 1):
+        total = 0.0
+        for i in range(start[g], start[g + 1]):
+            total += values[i]
+        out[g] = total
+
+
+def grid_sums(grid: np.ndarray, start: np.ndarray, values: np.ndarray,
+              use_kernel: bool = False) -> np.ndarray:
+    """``np.bincount(grid, weights=values, minlength=start.size - 1)`` for ``grid`` sorted.
+
+    ``start`` holds where each grid's run begins (and the total last); the compiled
+    :func:`segment_sums` walks the runs when ``use_kernel``.
+    """
+    n_grids = start.size - 1
+    if not use_kernel:
+        return np.bincount(grid, weights=values, minlength=n_grids)
+    out = np.empty(n_grids)
+    segment_sums.compiled()(start, np.ascontiguousarray(values, dtype=np.float64), out)
+    return out
+
+
+def _stable_grid_order(grid: np.ndarray, n_grids: int) -> np.ndarray:
+    """``np.lexsort((np.arange(n), grid))``: firms by grid, drawn order within a grid.
+
+    A stable sort on 16-bit keys (numpy's radix sort) when the grids fit: the same permutation.
+    """
+    if n_grids <= np.iinfo(np.int16).max:
+        return np.argsort(grid.astype(np.int16), kind="stable")
+    return np.argsort(grid, kind="stable")
+
+
+@kernel
+def fill_pairs(sector: np.ndarray, pair_start: np.ndarray, table: np.ndarray,
+               pair_ent: np.ndarray, pair_dom: np.ndarray) -> None:
+    """Write each firm's exposure pairs: firm ``i`` and its sector's domains (``table`` row).
+
+    Firm ``i``'s pairs are ``pair_start[i]:pair_start[i + 1]``; the row lists the sector's
+    domains in order, padded.
+    """
+    for i in range(sector.size):
+        row = sector[i]
+        first = pair_start[i]
+        for j in range(pair_start[i + 1] - first):
+            pair_ent[first + j] = i
+            pair_dom[first + j] = table[row, j]
+
+
+@kernel
+def distinct_in_runs(start: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]`` = number of distinct ``values[start[i]:start[i + 1]]`` (short runs).
+
+    E.g. the departments owning some domain of each firm (its pairs' owners).
+    """
+    for i in range(start.size - 1):
+        lo = start[i]
+        count = 0
+        for k in range(lo, start[i + 1]):
+            v = values[k]
+            new = True
+            for j in range(lo, k):
+                if values[j] == v:
+                    new = False
+                    break
+            if new:
+                count += 1
+        out[i] = count
+
+
+def _sector_pairs(sc: Scenario, sector: np.ndarray,
+                  use_kernel: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exposure pairs of firms in ``sector``: ``(pair_start, pair_ent, pair_dom)``.
+
+    A firm is exposed to its sector's domains (each once, in domain order); its pairs are
+    contiguous, firms in order. ``use_kernel`` writes them with the compiled :func:`fill_pairs`.
+    """
+    dom_index = {d.id: i for i, d in enumerate(sc.domains)}
+    sector_domains = [sorted(dom_index[d] for d in set(s.domains)) for s in sc.sector_specs]
+    width = max(1, max((len(x) for x in sector_domains), default=0))
+    table = np.zeros((len(sector_domains), width), dtype=np.int64)
+    lengths = np.zeros(len(sector_domains), dtype=np.int64)
+    for s, doms in enumerate(sector_domains):
+        table[s, :len(doms)] = doms
+        lengths[s] = len(doms)
+    n = len(sector)
+    counts = lengths[sector]
+    pair_start = np.concatenate([[0], np.cumsum(counts)])
+    if use_kernel:
+        pair_ent = np.empty(pair_start[-1], dtype=np.int64)
+        pair_dom = np.empty(pair_start[-1], dtype=np.int64)
+        fill_pairs.compiled()(np.ascontiguousarray(sector, dtype=np.int64), pair_start, table,
+                              pair_ent, pair_dom)
+        return pair_start, pair_ent, pair_dom
+    pair_ent = np.repeat(np.arange(n), counts)
+    in_sector = np.arange(width) < lengths[:, None]
+    pair_dom = table[sector][in_sector[sector]]
+    return pair_start, pair_ent, pair_dom
+
+
 def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator,
-                      counts: np.ndarray | None = None) -> Enterprises:
+                      counts: np.ndarray | None = None,
+                      use_kernel: bool | None = None) -> Enterprises:
     """Create the enterprise columns and their exposure pairs.
 
     Parameters
@@ -155,25 +330,24 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
         Firms per (grid, sector), from a territory CSV; default: place ``n_enterprises`` firms by
         ``grid_weight`` and sector shares. With counts the same draws are made for their total,
         then :func:`fit_to_counts` makes the firms match them.
+    use_kernel
+        Write the exposure pairs with the compiled :func:`fill_pairs` (default:
+        :func:`reformsim.jit.enabled`).
     """
+    if use_kernel is None:
+        use_kernel = jit.enabled()
     pop = sc.population
     n = pop.n_enterprises if counts is None else int(counts.sum())
     grid = rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum())
     sectors = sc.sector_specs
     sector = rng.choice(len(sectors), size=n, p=np.array([s.share for s in sectors]))
-    order = np.lexsort((np.arange(n), grid))  # sort firms by grid for locality
+    order = _stable_grid_order(grid, len(grid_weight))  # sort firms by grid for locality
     grid, sector = grid[order], sector[order]
     if counts is not None:
         grid, sector = fit_to_counts(grid, sector, counts)
     risk = _draw_categories(pop.risk_types, RISK_TYPES, n, rng)
     colour = _draw_categories(pop.initial_colour, COLOURS, n, rng)
-    dom_index = {d.id: i for i, d in enumerate(sc.domains)}
-    sector_domains = [np.array(sorted(dom_index[d] for d in set(s.domains))) for s in sectors]
-    counts = np.array([len(sector_domains[s]) for s in sector], dtype=np.int64)
-    pair_start = np.concatenate([[0], np.cumsum(counts)])
-    pair_ent = np.repeat(np.arange(n), counts)
-    pair_dom = (np.concatenate([sector_domains[s] for s in sector]) if n else
-                np.zeros(0, dtype=np.int64))
+    pair_start, pair_ent, pair_dom = _sector_pairs(sc, sector, use_kernel)
     cs = sc.compliance
     n_pairs = len(pair_ent)
     gain = rng.lognormal(np.log(cs.gain_mean) - 0.5 * cs.gain_sigma**2, cs.gain_sigma, n_pairs)
@@ -185,7 +359,7 @@ def build_enterprises(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Gene
         trust=np.full(n, sc.trust.initial),
         visits_12m=np.zeros(n), last_visit_day=np.full(n, -10_000.0),
         last_visit_body=np.full(n, -1, np.int64),
-        pair_ent=pair_ent, pair_dom=pair_dom.astype(np.int64), pair_start=pair_start,
+        pair_ent=pair_ent, pair_dom=pair_dom, pair_start=pair_start,
         gain=gain, p_hat=np.full(n_pairs, cs.initial_perceived_risk),
         violation=np.full(n_pairs, -1, np.int64), offences=np.zeros(n_pairs, np.int32),
         advised=np.zeros(n_pairs, bool), planned_this_year=np.zeros(n, np.int32),
@@ -217,20 +391,27 @@ def fit_to_counts(grid: np.ndarray, sector: np.ndarray,
 
 
 def build_residents(sc: Scenario, grid_weight: np.ndarray, rng: np.random.Generator,
-                    counts: np.ndarray | None = None) -> Residents:
+                    counts: np.ndarray | None = None, use_kernel: bool | None = None) -> Residents:
     """Create the resident columns: grid, age group, digital literacy, complaint propensity.
 
-    ``counts`` (residents per grid, from a territory CSV) replaces the placement draw, which is
-    still made for their total so that the later draws are those of a generated world.
+    Residents are placed on grids by ``grid_weight`` and sorted by grid (only the number per
+    grid matters: :func:`choice_counts`). ``counts`` (residents per grid, from a territory CSV)
+    replaces the placement draw, which is still made for their total so that the later draws
+    are those of a generated world. ``use_kernel`` (default: :func:`reformsim.jit.enabled`)
+    counts the placement with the compiled :func:`cdf_counts`.
     """
     n = sc.population.n_residents if counts is None else int(counts.sum())
-    grid = np.sort(rng.choice(len(grid_weight), size=n, p=grid_weight / grid_weight.sum()))
+    if use_kernel is None:
+        use_kernel = jit.enabled()
+    placed = choice_counts(rng, grid_weight / grid_weight.sum(), n, use_kernel)
     if counts is not None:
-        grid = np.repeat(np.arange(len(counts)), counts)
+        placed = counts
+    grid = np.repeat(np.arange(len(placed)), placed)
     elderly = rng.random(n) < sc.population.elderly_share
     sv = sc.services
     literacy = np.where(elderly, sv.literacy_elderly, sv.literacy_young)
-    propensity = rng.gamma(2.0, 0.5, n)
+    propensity = rng.standard_gamma(2.0, n)  # rng.gamma(2.0, 0.5, n): the same draws and product
+    propensity *= 0.5
     return Residents(grid=grid.astype(np.int64), elderly=elderly, literacy=literacy,
                      propensity=propensity,
                      satisfaction=np.full(n, sc.satisfaction.resident_initial))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reformsim.catalog import generated_ids
 from reformsim.scenario import TerritorySpec
 
 
@@ -65,6 +66,19 @@ class Territory:
         if not self.spec.include_travel:
             return np.zeros(grids.shape)
         dist = np.hypot(*(self.xy[grids] - base_xy).T)
+        return self.spec.travel_overhead_hours + 2.0 * dist / self.spec.travel_speed_kmh
+
+    def travel_table(self, bases_xy: np.ndarray) -> np.ndarray:
+        """:meth:`travel_hours` from each of several bases (rows) to every grid (columns).
+
+        The same operations as one :meth:`travel_hours` call per base, broadcast.
+        """
+        bases_xy = np.asarray(bases_xy, dtype=float).reshape(-1, 2)
+        if not self.spec.include_travel:
+            return np.zeros((bases_xy.shape[0], self.n_grids))
+        dx = self.xy[:, 0] - bases_xy[:, 0:1]
+        dy = self.xy[:, 1] - bases_xy[:, 1:2]
+        dist = np.hypot(dx, dy)
         return self.spec.travel_overhead_hours + 2.0 * dist / self.spec.travel_speed_kmh
 
 
@@ -125,5 +139,5 @@ def assemble_territory(spec: TerritorySpec, xy: np.ndarray, weight: np.ndarray, 
     centre = np.array([spec.width_km / 2.0, spec.height_km / 2.0])
     district = centre + np.array([spec.width_km / 2.0 + spec.district_office_km, 0.0])
     n = xy.shape[0]
-    ids = ids or tuple(f"G{g + 1:03d}" for g in range(n))
+    ids = ids or generated_ids("G", 3, n)
     return Territory(spec, xy, weight, area, area_xy, district, ids, names or ("",) * n)
