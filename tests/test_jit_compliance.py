@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from reformsim import jit
-from reformsim.mechanisms.compliance import accept_onsets
+from reformsim.mechanisms.compliance import DRAW_DTYPE, accept_onsets
 from reformsim.model import ReformModel
 from reformsim.results import collect
 
@@ -72,10 +72,11 @@ def _inputs(m: ReformModel, days: int) -> list[Any]:
     lo, _ = c.calendar.span(m.day)
     _, hi = c.calendar.span(m.day + days - 1)
     ent = m.enterprises
-    return [lo, hi, c.calendar.day_pairs, c.block_draws["accept_at"].copy(), c.pair_int,
-            c.pair_float, ent.gain, ent.p_hat, ent.advised, ent.violation, ent.trust,
+    n = c.calendar.day_pairs.size
+    return [lo, hi, 0, c.calendar.day_pairs, c.block_draws["accept_at"].copy(), c.block_words,
+            c.pair_int, c.pair_float, ent.gain, ent.p_hat, ent.advised, ent.violation, ent.trust,
             m.violating_in_grid, m.pairs_in_grid, c.constants, c.table,
-            np.full(c.calendar.day_pairs.size, -7, dtype=np.int64)]
+            np.full(n, -7, dtype=np.int64), np.full((n, len(DRAW_DTYPE.names)), -7, np.int64)]
 
 
 def _expected(m: ReformModel, lo: int, hi: int, accept_at: np.ndarray) -> np.ndarray:
@@ -96,15 +97,20 @@ def test_kernel_edge_cases(monkeypatch: pytest.MonkeyPatch, compiled: bool) -> N
     fn = accept_onsets.compiled() if compiled else accept_onsets.py
     c, ent = m.compliance, m.enterprises
     args = _inputs(m, 40)
-    lo, hi, cand, accept_at, out = args[0], args[1], args[2], args[3], args[-1]
+    lo, hi, cand, accept_at, new_pairs, new_draws = args[0], args[1], *args[3:5], *args[-2:]
     assert hi - lo > 20
+    start = args[2] = 5
 
-    def check() -> int:
-        out[:] = -7
+    def check() -> np.ndarray:
+        """The accepted block positions, checked against the numpy path."""
+        new_pairs[:] = new_draws[:] = -7
         k = fn(*args)
-        np.testing.assert_array_equal(out[:k], _expected(m, lo, hi, accept_at))
-        assert np.all(out[k:] == -7)
-        return k
+        want = _expected(m, lo, hi, accept_at)
+        np.testing.assert_array_equal(new_pairs[start:start + k], cand[want])
+        np.testing.assert_array_equal(new_draws[start:start + k], c.block_words[want])
+        assert np.all(new_pairs[:start] == -7) and np.all(new_pairs[start + k:] == -7)
+        assert np.all(new_draws[:start] == -7) and np.all(new_draws[start + k:] == -7)
+        return want
 
     # thresholds up to twice the bound: about half of the free candidates are accepted
     rng = np.random.default_rng(0)
@@ -116,16 +122,15 @@ def test_kernel_edge_cases(monkeypatch: pytest.MonkeyPatch, compiled: bool) -> N
     fixed = np.flatnonzero(~c.deciding[pairs] & (c.bound[pairs] > 0) & free)
     assert deciding.size > 2 and fixed.size
     ent.violation[pairs[deciding[0]]] = 0  # already violating: never accepted
-    k = check()
-    assert 0 < k < hi - lo
-    assert lo + deciding[0] not in out[:k]
+    accepted = check()
+    assert 0 < accepted.size < hi - lo
+    assert lo + deciding[0] not in accepted
     # P above 1 is capped at 1: a threshold just below 1 is accepted
     j = deciding[1]
     ent.gain[pairs[j]] = 1e6
     c.domain_weight[pairs[j]] = c.pair_float[pairs[j], 3] = 1e9  # the domain weight
     accept_at[lo + j] = np.nextafter(1.0, 0.0)
-    k = check()
-    assert lo + j in out[:k]
+    assert lo + j in check()
     # a deciding free candidate with a perceived risk in a tail declines the day ...
     j = deciding[2]
     for tail in (np.nan, 0.0, 0.995, 1.0, 0.005):
@@ -135,4 +140,6 @@ def test_kernel_edge_cases(monkeypatch: pytest.MonkeyPatch, compiled: bool) -> N
     ent.violation[pairs[j]] = 0
     check()
     # no candidates
+    new_pairs[:] = -7
     assert fn(lo, lo, *args[2:]) == 0
+    assert np.all(new_pairs == -7)

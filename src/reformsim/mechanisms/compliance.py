@@ -134,8 +134,9 @@ _IMITATION, _FIXED, _FIXED_ADVISED, _DOMAIN_WEIGHT = 0, 1, 2, 3
 
 
 @kernel
-def accept_onsets(lo, hi, cand, accept_at, pair_int, pair_float, gain, p_hat, advised, violation,
-                  trust, violating, pairs_in_grid, constants, table, out):  # pragma: no cover
+def accept_onsets(lo, hi, start, cand, accept_at, draws, pair_int, pair_float, gain, p_hat,
+                  advised, violation, trust, violating, pairs_in_grid, constants, table, new_pairs,
+                  new_draws):  # pragma: no cover
     """Today's accepted onset candidates: :meth:`Compliance.step`'s numpy path as one loop.
 
     For each candidate ``j`` in ``lo:hi`` of the calendar block (pair ``cand[j]``) that is not
@@ -147,14 +148,19 @@ def accept_onsets(lo, hi, cand, accept_at, pair_int, pair_float, gain, p_hat, ad
         P = min(fixed rate (after advice or not) * w_d / 365, 1)  (the others)
 
     ``w`` is the interpolated :class:`WeightTable` (``table`` holds its values and differences
-    in rows 0 and 1). The candidate starts a violation when ``accept_at[j] < P``.
+    in rows 0 and 1). The candidate starts a violation when ``accept_at[j] < P``; its pair and
+    keyed draws are copied to ``new_pairs`` and ``new_draws`` from row ``start`` on (in block
+    order, as the numpy path's ``cand[new]`` and ``draws[new]``).
 
     Parameters
     ----------
     lo, hi
         Today's candidates in the block.
-    cand, accept_at
-        The block's candidate pairs and their keyed acceptance thresholds.
+    start
+        The first free row of ``new_pairs`` and ``new_draws``.
+    cand, accept_at, draws
+        The block's candidate pairs, their keyed acceptance thresholds and all their keyed
+        draws (:data:`DRAW_DTYPE` records seen as rows of 64-bit words: copied bit for bit).
     pair_int, pair_float
         Per pair: firm, grid, deciding (0/1); imitation weight, fixed rates before and after
         advice, domain weight (the columns named by ``_FIRM`` ... ``_DOMAIN_WEIGHT``).
@@ -168,15 +174,15 @@ def accept_onsets(lo, hi, cand, accept_at, pair_int, pair_float, gain, p_hat, ad
         Scalars of the utility, named by ``_SANCTION`` ... ``_TOP_EDGE``.
     table
         The weight table: values, then differences to the next point.
-    out
-        Receives the block positions of the accepted candidates, in increasing order.
+    new_pairs, new_draws
+        Receive the accepted candidates' pairs and draws (rows ``start:start + k``).
 
     Returns
     -------
     int
-        How many were accepted (``out[:k]``), or -1 when a deciding free candidate's perceived
-        risk is outside the table's interpolated middle: the caller then takes the numpy path
-        (its exact ``p ** gamma`` is not computed here).
+        How many were accepted (``k``), or -1 when a deciding free candidate's perceived risk is
+        outside the table's interpolated middle: the caller then takes the numpy path (its exact
+        ``p ** gamma`` is not computed here).
     """
     sanction = constants[_SANCTION]
     trust_weight = constants[_TRUST_WEIGHT]
@@ -188,7 +194,7 @@ def accept_onsets(lo, hi, cand, accept_at, pair_int, pair_float, gain, p_hat, ad
     edge = constants[_EDGE]
     step = constants[_STEP]
     top_edge = constants[_TOP_EDGE]
-    k = 0
+    k = start
     for j in range(lo, hi):
         pair = cand[j]
         if violation[pair] >= 0:
@@ -217,9 +223,10 @@ def accept_onsets(lo, hi, cand, accept_at, pair_int, pair_float, gain, p_hat, ad
         if prob > 1.0:
             prob = 1.0
         if accept_at[j] < prob:
-            out[k] = j
+            new_pairs[k] = pair
+            new_draws[k, :] = draws[j, :]
             k += 1
-    return k
+    return k - start
 
 
 class CandidateCalendar:
@@ -245,6 +252,8 @@ class CandidateCalendar:
     def __init__(self, bound: np.ndarray, rng: np.random.Generator, block_days: int = 365) -> None:
         self.rng = rng
         self.block_days = block_days
+        #: all exposure pairs, and the active ones (``bound > 0``)
+        self.n_pairs = bound.size
         self.pairs = np.flatnonzero(bound > 0)
         self.p = bound[self.pairs]
         #: each active pair's next candidate day (day 0 counts as the first trial)
@@ -278,7 +287,9 @@ class CandidateCalendar:
             due = due[self.next_day[due] < hi]
         day = np.concatenate(days) if days else np.zeros(0, dtype=np.int64)
         pair = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((pair, day))
+        # by day, then pair: one key (a pair is a candidate at most once a day, so keys are
+        # distinct and any sort gives the order of np.lexsort((pair, day)), for less)
+        order = np.argsort(day * self.n_pairs + pair, kind="stable")
         self.day_pairs = pair[order]
         self.days = day[order]
         self.day_start = np.searchsorted(self.days, np.arange(lo, hi + 1))
@@ -340,6 +351,7 @@ class Compliance:
         self._kernel = accept_onsets.compiled() if jit.enabled() else None
         if self._kernel is not None:
             self._init_kernel_inputs()
+            self._new_block_buffers()
 
     def _init_kernel_inputs(self) -> None:
         """Gather the constant inputs of :func:`accept_onsets`: pair terms, scalars, weight table."""
@@ -368,8 +380,24 @@ class Compliance:
         self.constants = constants
         #: the weight table's values and differences
         self.table = np.stack([weight.w, weight.dw])
-        #: receives the block positions of a day's accepted candidates
-        self.accepted = np.empty(self.calendar.pairs.size, dtype=np.int64)
+
+    def _new_block_buffers(self) -> None:
+        """Where :func:`accept_onsets` reads a new block's draws and writes the accepted ones.
+
+        Each day's new violations get rows of their own (the block has room for every
+        candidate), so the arrays passed to :meth:`ReformModel.open_violations` are never
+        overwritten.
+        """
+        n = self.block_draws.size
+        words = len(DRAW_DTYPE.names)
+        assert DRAW_DTYPE.itemsize == 8 * words  # every field has 64 bits
+        #: the block's keyed draws as rows of 64-bit words
+        self.block_words = self.block_draws.view(np.int64).reshape(n, words)
+        #: the accepted candidates' pairs and draws (rows ``0:new_used`` filled)
+        self.new_pairs = np.empty(n, dtype=np.int64)
+        self.new_draws = np.empty(n, dtype=DRAW_DTYPE)
+        self.new_words = self.new_draws.view(np.int64).reshape(n, words)
+        self.new_used = 0
 
     def _sanction(self) -> float:
         """Return the expected sanction ``S`` (plus the colour-downgrade cost under three colours)."""
@@ -462,18 +490,21 @@ class Compliance:
             self.block_draws = self.keyed_draws(cal.day_pairs, cal.days)
             self.block_accept = self.block_draws["accept_at"].copy()
             self.block_terms = None  # computed when the numpy path first needs them
+            if self._kernel is not None:
+                self._new_block_buffers()
             self.block_horizon = cal.horizon
         if lo == hi:
             return
         if self._kernel is not None:
             ent = m.enterprises
-            k = self._kernel(lo, hi, cal.day_pairs, self.block_accept, self.pair_int,
-                             self.pair_float, ent.gain, ent.p_hat, ent.advised, ent.violation,
-                             ent.trust, m.violating_in_grid, m.pairs_in_grid, self.constants,
-                             self.table, self.accepted)
+            start = self.new_used
+            k = self._kernel(lo, hi, start, cal.day_pairs, self.block_accept, self.block_words,
+                             self.pair_int, self.pair_float, ent.gain, ent.p_hat, ent.advised,
+                             ent.violation, ent.trust, m.violating_in_grid, m.pairs_in_grid,
+                             self.constants, self.table, self.new_pairs, self.new_words)
             if k > 0:
-                pos = self.accepted[:k]
-                m.open_violations(cal.day_pairs[pos], day, self.block_draws[pos])
+                stop = self.new_used = start + k
+                m.open_violations(self.new_pairs[start:stop], day, self.new_draws[start:stop])
             if k >= 0:
                 return
             # else a perceived risk in a tail of w(p): the numpy path
