@@ -143,3 +143,43 @@ def test_kernel_edge_cases(monkeypatch: pytest.MonkeyPatch, compiled: bool) -> N
     new_pairs[:] = -7
     assert fn(lo, lo, *args[2:]) == 0
     assert np.all(new_pairs == -7)
+
+
+def _state(m: ReformModel) -> tuple[Any, ...]:
+    return (m.violations.to_frame(), m.enterprises.violation.copy(), m.violating_in_grid.copy())
+
+
+def _assert_same_state(a: ReformModel, b: ReformModel) -> None:
+    fa, va, ga = _state(a)
+    fb, vb, gb = _state(b)
+    pd.testing.assert_frame_equal(fa, fb, check_exact=True)
+    np.testing.assert_array_equal(va, vb)
+    np.testing.assert_array_equal(ga, gb)
+
+
+def test_open_and_end_rows_equal_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ReformModel.open_violations / end_violations through violations.open_rows / end_rows:
+    the same log and state as numpy, with repeated ids, ids already ended and an empty call."""
+    fast, plain = (_model(monkeypatch, "siloed", j) for j in (True, False))
+    assert fast.violations.open_kernel is not None and plain.violations.end_kernel is None
+    for m in (fast, plain):
+        m.run_for(30)
+    _assert_same_state(fast, plain)
+    free = np.flatnonzero(fast.enterprises.violation < 0)[:5]
+    for m in (fast, plain):
+        ids = m.open_violations(free, m.day, m.compliance.keyed_draws(free, m.day))
+        assert ids.dtype == np.int64 and ids.size == free.size
+        assert (m.enterprises.violation[free] == ids).all()
+    _assert_same_state(fast, plain)
+    open_ids = np.flatnonzero(fast.violations.is_open(np.arange(len(fast.violations))))
+    ended = np.flatnonzero(~fast.violations.is_open(np.arange(len(fast.violations))))
+    ids = np.concatenate([open_ids[:3], open_ids[:2], ended[:2]])
+    at = np.arange(ids.size) + float(fast.day)
+    for m in (fast, plain):
+        m.end_violations(ids, at)
+        m.end_violations(np.zeros(0, dtype=np.int64), np.zeros(0))
+        assert int(m.violating_in_grid.sum()) == int((m.enterprises.violation >= 0).sum())
+    _assert_same_state(fast, plain)
+    for m in (fast, plain):
+        m.run_for(20)
+    _assert_same_state(fast, plain)

@@ -354,7 +354,7 @@ class Compliance:
             self._new_block_buffers()
 
     def _init_kernel_inputs(self) -> None:
-        """Gather the constant inputs of :func:`accept_onsets`: pair terms, scalars, weight table."""
+        """Gather the constant inputs of :func:`accept_onsets`: pair terms, scalars, w table."""
         m = self.model
         cs = m.config.compliance
         ent = m.enterprises
@@ -400,7 +400,7 @@ class Compliance:
         self.new_used = 0
 
     def _sanction(self) -> float:
-        """Return the expected sanction ``S`` (plus the colour-downgrade cost under three colours)."""
+        """Return the expected sanction ``S`` (plus the colour downgrade under three colours)."""
         cs = self.model.config.compliance
         return cs.sanction_size + (cs.colour_leverage if self.model.config.levers.three_colour
                                    else 0.0)
