@@ -263,6 +263,7 @@ class CandidateCalendar:
         self.day_pairs: np.ndarray = np.zeros(0, dtype=np.int64)
         self.days: np.ndarray = np.zeros(0, dtype=np.int64)
         self.day_start: np.ndarray = np.zeros(1, dtype=np.int64)
+        self._starts: list[int] = [0]  # day_start as Python ints (cheaper to read a day)
 
     def on(self, day: int) -> np.ndarray:
         """Candidate pairs of ``day`` (sorted); days are asked in increasing order."""
@@ -274,7 +275,8 @@ class CandidateCalendar:
         while day >= self.horizon:
             self._schedule_block()
         k = day - (self.horizon - self.block_days)
-        return int(self.day_start[k]), int(self.day_start[k + 1])
+        starts = self._starts
+        return starts[k], starts[k + 1]
 
     def _schedule_block(self) -> None:
         lo, hi = self.horizon, self.horizon + self.block_days
@@ -293,6 +295,7 @@ class CandidateCalendar:
         self.day_pairs = pair[order]
         self.days = day[order]
         self.day_start = np.searchsorted(self.days, np.arange(lo, hi + 1))
+        self._starts = self.day_start.tolist()
         self.horizon = hi
 
 
