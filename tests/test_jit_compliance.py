@@ -183,3 +183,21 @@ def test_open_and_end_rows_equal_the_numpy_path(monkeypatch: pytest.MonkeyPatch)
     for m in (fast, plain):
         m.run_for(20)
     _assert_same_state(fast, plain)
+
+
+@pytest.mark.parametrize("jit_after", [True, False])
+def test_a_pickled_model_continues_the_same(monkeypatch: pytest.MonkeyPatch,
+                                            jit_after: bool) -> None:
+    """Pickling drops the kernels and the word views and rebuilds them (or, with
+    REFORMSIM_JIT=0 when unpickled, continues on the numpy path): the same run."""
+    import pickle
+
+    m = _model(monkeypatch, "siloed", True)
+    m.run_for(15)
+    monkeypatch.setenv("REFORMSIM_JIT", "1" if jit_after else "0")
+    copy = pickle.loads(pickle.dumps(m))
+    assert (copy.compliance._kernel is not None) == jit_after
+    assert (copy.violations.end_kernel is not None) == jit_after
+    for x in (m, copy):
+        x.run_for(40)
+    _assert_same_state(m, copy)

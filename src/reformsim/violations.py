@@ -39,9 +39,22 @@ class ViolationLog(Table):
 
     def __init__(self) -> None:
         super().__init__(VIOLATION_SCHEMA, capacity=8192)
+        self._choose_kernels()
+
+    def _choose_kernels(self) -> None:
         use = jit.enabled()
         self.open_kernel = open_rows.compiled() if use else None
         self.end_kernel = end_rows.compiled() if use else None
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the compiled kernels (chosen again on unpickling)."""
+        state = self.__dict__.copy()
+        del state["open_kernel"], state["end_kernel"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._choose_kernels()
 
     def add_rows(self, k: int) -> int:
         """Append ``k`` rows of fill values for :func:`open_rows`; returns the first id."""

@@ -392,15 +392,34 @@ class Compliance:
         overwritten.
         """
         n = self.block_draws.size
-        words = len(DRAW_DTYPE.names)
-        assert DRAW_DTYPE.itemsize == 8 * words  # every field has 64 bits
-        #: the block's keyed draws as rows of 64-bit words
-        self.block_words = self.block_draws.view(np.int64).reshape(n, words)
         #: the accepted candidates' pairs and draws (rows ``0:new_used`` filled)
         self.new_pairs = np.empty(n, dtype=np.int64)
         self.new_draws = np.empty(n, dtype=DRAW_DTYPE)
-        self.new_words = self.new_draws.view(np.int64).reshape(n, words)
         self.new_used = 0
+        self._bind_words()
+
+    def _bind_words(self) -> None:
+        """View the block's and the accepted keyed draws as rows of 64-bit words (the kernel's
+        copies of records are bit for bit)."""
+        words = len(DRAW_DTYPE.names)
+        assert DRAW_DTYPE.itemsize == 8 * words  # every field has 64 bits
+        #: :attr:`block_draws` and :attr:`new_draws` as rows of words (views)
+        self.block_words = self.block_draws.view(np.int64).reshape(-1, words)
+        self.new_words = self.new_draws.view(np.int64).reshape(-1, words)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the compiled kernel and the word views (rebuilt on unpickling)."""
+        state = self.__dict__.copy()
+        for name in ("_kernel", "block_words", "new_words"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._kernel = None
+        if "new_draws" in state and jit.enabled():  # built with the kernel
+            self._kernel = accept_onsets.compiled()
+            self._bind_words()
 
     def _sanction(self) -> float:
         """Return the expected sanction ``S`` (plus the colour downgrade under three colours)."""
