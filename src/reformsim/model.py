@@ -335,15 +335,27 @@ class ReformModel(mesa.Model):
         ent = self.enterprises
         if draws is None:
             draws = self.compliance.keyed_draws(pairs, day)
-        doms = ent.pair_dom[pairs]
-        matters = draws["matter"]
-        if self.catalog.has_empty_domains:
-            self.catalog.check_sampled(doms, matters)
-        ids = self.violations.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs],
-                                     domain=doms, matter=matters, onset_at=draws["onset_at"])
-        ent.violation[pairs] = ids
-        grids = self.pair_grid[pairs]
-        np.add.at(self.violating_in_grid, grids, 1)
+        log = self.violations
+        if log.open_kernel is not None and not self.catalog.has_empty_domains:
+            # the same as below in one loop (reformsim.violations.open_rows)
+            start = log.add_rows(pairs.size)
+            grids = np.empty(pairs.size, dtype=self.pair_grid.dtype)
+            c = log.cols
+            log.open_kernel(start, pairs, draws["matter"], draws["onset_at"], ent.pair_ent,
+                            ent.pair_dom, self.pair_grid, c["pair"], c["enterprise"], c["domain"],
+                            c["matter"], c["onset_at"], ent.violation, self.violating_in_grid,
+                            grids)
+            ids = np.arange(start, start + pairs.size)
+        else:
+            doms = ent.pair_dom[pairs]
+            matters = draws["matter"]
+            if self.catalog.has_empty_domains:
+                self.catalog.check_sampled(doms, matters)
+            ids = log.append(pairs.size, pair=pairs, enterprise=ent.pair_ent[pairs], domain=doms,
+                             matter=matters, onset_at=draws["onset_at"])
+            ent.violation[pairs] = ids
+            grids = self.pair_grid[pairs]
+            np.add.at(self.violating_in_grid, grids, 1)
         if ids.size:
             self.detection.schedule_new(ids.item(0), draws, grids)
         return ids
@@ -356,6 +368,11 @@ class ReformModel(mesa.Model):
         if ids.size == 0:
             return
         cols = self.violations.cols
+        if self.violations.end_kernel is not None:  # the same in one loop (violations.end_rows)
+            self.violations.end_kernel(ids, at, cols["ended_at"], cols["pair"],
+                                       self.enterprises.violation, self.pair_grid,
+                                       self.violating_in_grid)
+            return
         cols["ended_at"][ids] = at
         pairs = cols["pair"][ids]
         freed = pairs[self.enterprises.violation[pairs] == ids]

@@ -23,10 +23,13 @@ Harrington (1988); Zaklan, Westerhoff & Stauffer (2009) for neighbour influence.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.jit import kernel
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
 from reformsim.streams import SLOT_ACCEPT_ONSET, SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY
 
@@ -122,6 +125,110 @@ class _PairTerms(NamedTuple):
         return _PairTerms._make([a[rows] for a in self])
 
 
+#: columns of :attr:`Compliance.pair_int` and :attr:`Compliance.pair_float` (the onset kernel's
+#: per-pair constants) and the entries of :attr:`Compliance.constants`
+_FIRM, _GRID, _DECIDING = 0, 1, 2
+_IMITATION, _FIXED, _FIXED_ADVISED, _DOMAIN_WEIGHT = 0, 1, 2, 3
+(_SANCTION, _TRUST_WEIGHT, _TRUST_INITIAL, _MAX_RATE, _NEG_NOISE, _IDENTITY, _IMITATORS, _EDGE,
+ _STEP, _TOP_EDGE, _N_CONSTANTS) = range(11)
+
+
+@kernel
+def accept_onsets(lo, hi, start, cand, accept_at, draws, pair_int, pair_float, gain, p_hat,
+                  advised, violation, trust, violating, pairs_in_grid, constants, table, new_pairs,
+                  new_draws):  # pragma: no cover
+    """Today's accepted onset candidates: :meth:`Compliance.step`'s numpy path as one loop.
+
+    For each candidate ``j`` in ``lo:hi`` of the calendar block (pair ``cand[j]``) that is not
+    violating, the onset probability of :meth:`Compliance._probability` (domain.md M1, M2, M5-M7)
+    with the same floating-point operations in the same order:
+
+        U = (g - w(p_hat) * S) + (-w_T) * (T - T_0) [+ s * (violating / pairs in the grid)]
+        P = min(r_max / (1 + exp(U / -tau)) * w_d / 365, 1)     (deciding firms)
+        P = min(fixed rate (after advice or not) * w_d / 365, 1)  (the others)
+
+    ``w`` is the interpolated :class:`WeightTable` (``table`` holds its values and differences
+    in rows 0 and 1). The candidate starts a violation when ``accept_at[j] < P``; its pair and
+    keyed draws are copied to ``new_pairs`` and ``new_draws`` from row ``start`` on (in block
+    order, as the numpy path's ``cand[new]`` and ``draws[new]``).
+
+    Parameters
+    ----------
+    lo, hi
+        Today's candidates in the block.
+    start
+        The first free row of ``new_pairs`` and ``new_draws``.
+    cand, accept_at, draws
+        The block's candidate pairs, their keyed acceptance thresholds and all their keyed
+        draws (:data:`DRAW_DTYPE` records seen as rows of 64-bit words: copied bit for bit).
+    pair_int, pair_float
+        Per pair: firm, grid, deciding (0/1); imitation weight, fixed rates before and after
+        advice, domain weight (the columns named by ``_FIRM`` ... ``_DOMAIN_WEIGHT``).
+    gain, p_hat, advised, violation
+        Per pair: the state (:class:`~reformsim.population.Enterprises`).
+    trust
+        Per firm.
+    violating, pairs_in_grid
+        Per grid: pairs violating now, and all pairs.
+    constants
+        Scalars of the utility, named by ``_SANCTION`` ... ``_TOP_EDGE``.
+    table
+        The weight table: values, then differences to the next point.
+    new_pairs, new_draws
+        Receive the accepted candidates' pairs and draws (rows ``start:start + k``).
+
+    Returns
+    -------
+    int
+        How many were accepted (``k``), or -1 when a deciding free candidate's perceived risk is
+        outside the table's interpolated middle: the caller then takes the numpy path (its exact
+        ``p ** gamma`` is not computed here).
+    """
+    sanction = constants[_SANCTION]
+    trust_weight = constants[_TRUST_WEIGHT]
+    trust_initial = constants[_TRUST_INITIAL]
+    max_rate = constants[_MAX_RATE]
+    neg_noise = constants[_NEG_NOISE]
+    identity = constants[_IDENTITY] != 0.0
+    imitators = constants[_IMITATORS] != 0.0
+    edge = constants[_EDGE]
+    step = constants[_STEP]
+    top_edge = constants[_TOP_EDGE]
+    k = start
+    for j in range(lo, hi):
+        pair = cand[j]
+        if violation[pair] >= 0:
+            continue
+        if pair_int[pair, _DECIDING]:
+            p = p_hat[pair]
+            if identity:
+                w = p
+            else:
+                if not (p >= edge and p <= top_edge):
+                    return -1
+                x = (p - edge) / step
+                i = int(x)
+                w = table[0, i] + (x - i) * table[1, i]
+            utility = gain[pair] - w * sanction
+            utility += trust_weight * (trust[pair_int[pair, _FIRM]] - trust_initial)
+            if imitators:
+                grid = pair_int[pair, _GRID]
+                utility += pair_float[pair, _IMITATION] * (violating[grid] / pairs_in_grid[grid])
+            rate = max_rate / (1.0 + math.exp(utility / neg_noise))
+        elif advised[pair]:
+            rate = pair_float[pair, _FIXED_ADVISED]
+        else:
+            rate = pair_float[pair, _FIXED]
+        prob = rate * pair_float[pair, _DOMAIN_WEIGHT] / 365.0
+        if prob > 1.0:
+            prob = 1.0
+        if accept_at[j] < prob:
+            new_pairs[k] = pair
+            new_draws[k, :] = draws[j, :]
+            k += 1
+    return k - start
+
+
 class CandidateCalendar:
     """Days on which each exposure pair is an onset candidate: a Bernoulli process per pair.
 
@@ -145,6 +252,8 @@ class CandidateCalendar:
     def __init__(self, bound: np.ndarray, rng: np.random.Generator, block_days: int = 365) -> None:
         self.rng = rng
         self.block_days = block_days
+        #: all exposure pairs, and the active ones (``bound > 0``)
+        self.n_pairs = bound.size
         self.pairs = np.flatnonzero(bound > 0)
         self.p = bound[self.pairs]
         #: each active pair's next candidate day (day 0 counts as the first trial)
@@ -154,6 +263,7 @@ class CandidateCalendar:
         self.day_pairs: np.ndarray = np.zeros(0, dtype=np.int64)
         self.days: np.ndarray = np.zeros(0, dtype=np.int64)
         self.day_start: np.ndarray = np.zeros(1, dtype=np.int64)
+        self._starts: list[int] = [0]  # day_start as Python ints (cheaper to read a day)
 
     def on(self, day: int) -> np.ndarray:
         """Candidate pairs of ``day`` (sorted); days are asked in increasing order."""
@@ -165,7 +275,8 @@ class CandidateCalendar:
         while day >= self.horizon:
             self._schedule_block()
         k = day - (self.horizon - self.block_days)
-        return int(self.day_start[k]), int(self.day_start[k + 1])
+        starts = self._starts
+        return starts[k], starts[k + 1]
 
     def _schedule_block(self) -> None:
         lo, hi = self.horizon, self.horizon + self.block_days
@@ -178,10 +289,13 @@ class CandidateCalendar:
             due = due[self.next_day[due] < hi]
         day = np.concatenate(days) if days else np.zeros(0, dtype=np.int64)
         pair = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((pair, day))
+        # by day, then pair: one key (a pair is a candidate at most once a day, so keys are
+        # distinct and any sort gives the order of np.lexsort((pair, day)), for less)
+        order = np.argsort(day * self.n_pairs + pair, kind="stable")
         self.day_pairs = pair[order]
         self.days = day[order]
         self.day_start = np.searchsorted(self.days, np.arange(lo, hi + 1))
+        self._starts = self.day_start.tolist()
         self.horizon = hi
 
 
@@ -231,8 +345,87 @@ class Compliance:
         self.calendar = CandidateCalendar(self.bound, model.streams["violations"])
         #: keyed draws of the calendar's current block of candidates, and the block's horizon
         self.block_draws = np.zeros(0, dtype=DRAW_DTYPE)
-        self.block_terms = self.pair_terms(np.zeros(0, dtype=np.int64))
+        #: ... their acceptance thresholds (``accept_at``), and their probability terms (None
+        #: until the numpy path needs them)
+        self.block_accept = np.zeros(0)
+        self.block_terms: _PairTerms | None = None
         self.block_horizon = -1
+        #: the compiled :func:`accept_onsets` (None: the numpy path of :meth:`step`)
+        self._kernel = accept_onsets.compiled() if jit.enabled() else None
+        if self._kernel is not None:
+            self._init_kernel_inputs()
+            self._new_block_buffers()
+
+    def _init_kernel_inputs(self) -> None:
+        """Gather the constant inputs of :func:`accept_onsets`: pair terms, scalars, w table."""
+        m = self.model
+        cs = m.config.compliance
+        ent = m.enterprises
+        #: per pair: firm, grid, deciding
+        self.pair_int = np.stack([ent.pair_ent, self.pair_grid, self.deciding], axis=1,
+                                 dtype=np.int64)
+        #: per pair: imitation weight, fixed rates before and after advice, domain weight
+        self.pair_float = np.stack([self.imitation_weight, self.fixed_rate[:, 0],
+                                    self.fixed_rate[:, 1], self.domain_weight], axis=1,
+                                   dtype=np.float64)
+        weight = self.weight
+        constants = np.zeros(_N_CONSTANTS)
+        constants[_SANCTION] = self._sanction()
+        constants[_TRUST_WEIGHT] = -m.config.trust.weight  # Trust.utility_shift
+        constants[_TRUST_INITIAL] = m.config.trust.initial
+        constants[_MAX_RATE] = cs.max_onset_rate_per_year
+        constants[_NEG_NOISE] = -cs.choice_noise
+        constants[_IDENTITY] = weight.gamma == 1.0
+        constants[_IMITATORS] = self.imitators
+        constants[_EDGE], constants[_STEP], constants[_TOP_EDGE] = (
+            weight.edge, weight.step, weight.top_edge)
+        #: the scalars of the utility (entries ``_SANCTION`` ... ``_TOP_EDGE``)
+        self.constants = constants
+        #: the weight table's values and differences
+        self.table = np.stack([weight.w, weight.dw])
+
+    def _new_block_buffers(self) -> None:
+        """Where :func:`accept_onsets` reads a new block's draws and writes the accepted ones.
+
+        Each day's new violations get rows of their own (the block has room for every
+        candidate), so the arrays passed to :meth:`ReformModel.open_violations` are never
+        overwritten.
+        """
+        n = self.block_draws.size
+        #: the accepted candidates' pairs and draws (rows ``0:new_used`` filled)
+        self.new_pairs = np.empty(n, dtype=np.int64)
+        self.new_draws = np.empty(n, dtype=DRAW_DTYPE)
+        self.new_used = 0
+        self._bind_words()
+
+    def _bind_words(self) -> None:
+        """View the block's and the accepted keyed draws as rows of 64-bit words (the kernel's
+        copies of records are bit for bit)."""
+        words = len(DRAW_DTYPE.names)
+        assert DRAW_DTYPE.itemsize == 8 * words  # every field has 64 bits
+        #: :attr:`block_draws` and :attr:`new_draws` as rows of words (views)
+        self.block_words = self.block_draws.view(np.int64).reshape(-1, words)
+        self.new_words = self.new_draws.view(np.int64).reshape(-1, words)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the compiled kernel and the word views (rebuilt on unpickling)."""
+        state = self.__dict__.copy()
+        for name in ("_kernel", "block_words", "new_words"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._kernel = None
+        if "new_draws" in state and jit.enabled():  # built with the kernel
+            self._kernel = accept_onsets.compiled()
+            self._bind_words()
+
+    def _sanction(self) -> float:
+        """Return the expected sanction ``S`` (plus the colour downgrade under three colours)."""
+        cs = self.model.config.compliance
+        return cs.sanction_size + (cs.colour_leverage if self.model.config.levers.three_colour
+                                   else 0.0)
 
     def onset_probability(self, pairs: np.ndarray | None = None) -> np.ndarray:
         """Daily probability that each pair (all pairs by default) starts a violation.
@@ -259,7 +452,7 @@ class Compliance:
         m = self.model
         cs = m.config.compliance
         ent = m.enterprises
-        sanction = cs.sanction_size + (cs.colour_leverage if m.config.levers.three_colour else 0.0)
+        sanction = self._sanction()
         utility = ent.gain[idx] - self.weight(ent.p_hat[idx]) * sanction
         utility += m.trust.utility_shift(terms.firm)  # voluntary compliance (M6)
         if self.imitators:  # add the grid's violating share (M7; 0 for non-imitators: u + 0.0 = u)
@@ -309,20 +502,40 @@ class Compliance:
 
         The onset probability is evaluated for all of today's candidates, those already
         violating included (it has no side effects and uses no random numbers), so the
-        candidates' keyed draws and probability terms are slices of the block's.
+        candidates' keyed draws and probability terms are slices of the block's. With numba,
+        :func:`accept_onsets` evaluates them in one loop (the same numbers).
         """
         m = self.model
         cal = self.calendar
         lo, hi = cal.span(day)
-        if self.block_horizon != cal.horizon:  # a new block: its candidates' draws and terms
+        if self.block_horizon != cal.horizon:  # a new block: its candidates' draws
             self.block_draws = self.keyed_draws(cal.day_pairs, cal.days)
-            self.block_terms = self.pair_terms(cal.day_pairs)
+            self.block_accept = self.block_draws["accept_at"].copy()
+            self.block_terms = None  # computed when the numpy path first needs them
+            if self._kernel is not None:
+                self._new_block_buffers()
             self.block_horizon = cal.horizon
         if lo == hi:
             return
+        if self._kernel is not None:
+            ent = m.enterprises
+            start = self.new_used
+            k = self._kernel(lo, hi, start, cal.day_pairs, self.block_accept, self.block_words,
+                             self.pair_int, self.pair_float, ent.gain, ent.p_hat, ent.advised,
+                             ent.violation, ent.trust, m.violating_in_grid, m.pairs_in_grid,
+                             self.constants, self.table, self.new_pairs, self.new_words)
+            if k > 0:
+                stop = self.new_used = start + k
+                m.open_violations(self.new_pairs[start:stop], day, self.new_draws[start:stop])
+            if k >= 0:
+                return
+            # else a perceived risk in a tail of w(p): the numpy path
+        terms = self.block_terms
+        if terms is None:
+            terms = self.block_terms = self.pair_terms(cal.day_pairs)
         cand = cal.day_pairs[lo:hi]
-        draws = self.block_draws[lo:hi]
-        new = draws["accept_at"] < self._probability(cand, self.block_terms.slice(lo, hi))
+        new = self.block_accept[lo:hi] < self._probability(cand, terms.slice(lo, hi))
         new &= m.enterprises.violation[cand] < 0
         if np.count_nonzero(new):
+            draws = self.block_draws[lo:hi]
             m.open_violations(cand[new], day, draws[new])
