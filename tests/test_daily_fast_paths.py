@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from reformsim.model import ReformModel
 from reformsim.runs import distinct, runs
@@ -28,7 +29,11 @@ def _queue_distinct_visits(m: ReformModel, seed: int) -> None:
         m.visits.add(e, unit, at, ent.pairs_of(e), unit >= n_depts)
 
 
-def test_booking_distinct_firms_equals_the_grouped_booking(small_siloed: Scenario) -> None:
+def test_booking_distinct_firms_equals_the_grouped_booking(small_siloed: Scenario,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numpy path's single-visit booking equals its grouped booking (the compiled kernel is
+    compared with the numpy path in tests/test_jit_beliefs.py)."""
+    monkeypatch.setenv("REFORMSIM_JIT", "0")  # _book_single is the fallback's fast path
     sc = small_siloed.with_updates({"trust.conflict_probability": 0.5})
     fast, general = ReformModel(sc, seed=4), ReformModel(sc, seed=4)
     burden = general.casework.burden
