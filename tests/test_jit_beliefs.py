@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reformsim import jit
 from reformsim import belief_kernels as bk
+from reformsim import jit
 from reformsim.model import ReformModel
 from reformsim.runs import distinct
 from tests.conftest import small

@@ -105,3 +105,25 @@ def test_compile_all_readies_every_registered_kernel(monkeypatch: pytest.MonkeyP
     ours = [jit.KERNELS[n] for n in names if n.startswith("reformsim.")]
     assert all(k.compiled().signatures for k in ours), [
         n for n in names if n.startswith("reformsim.") and not jit.KERNELS[n].compiled().signatures]
+
+
+@pytest.mark.parametrize("flag", ["1", "0"])
+def test_a_model_pickled_mid_run_continues_the_same(monkeypatch: pytest.MonkeyPatch,
+                                                    flag: str) -> None:
+    """Kernels keep views and cached tuples of other objects' arrays; unpickling rebinds them."""
+    import pickle
+
+    from reformsim.model import ReformModel
+
+    monkeypatch.setenv("REFORMSIM_JIT", flag)
+    scenario = small("n_street_integrated.toml", {"run": {"days": 100, "warmup_days": 10}})
+    reference = ReformModel(scenario, seed=3).run()
+    model = ReformModel(scenario, seed=3)
+    model.run_for(15)
+    copy = pickle.loads(pickle.dumps(model)).run()
+    np.testing.assert_array_equal(copy.recorder.table, reference.recorder.table)
+    assert_same_summary(copy.recorder.summary(), reference.recorder.summary())
+    for name, col in reference.cases.cols.items():
+        np.testing.assert_array_equal(copy.cases.cols[name][:len(copy.cases)],
+                                      col[:len(reference.cases)], err_msg=name)
+    np.testing.assert_array_equal(copy.residents.satisfaction, reference.residents.satisfaction)

@@ -136,6 +136,8 @@ def _text_array(names: tuple[str, ...]) -> pd.api.extensions.ExtensionArray:
 
 @lru_cache(maxsize=16)
 def _categories(names: tuple[str, ...]) -> pd.CategoricalDtype:
-    """``pd.CategoricalDtype(names)``, made once (``Categorical.from_codes(codes, names)`` infers
-    the same dtype on every call)."""
+    """Return ``pd.CategoricalDtype(names)``, made once per tuple of names.
+
+    ``Categorical.from_codes(codes, names)`` would infer the same dtype on every call.
+    """
     return pd.CategoricalDtype(list(names))

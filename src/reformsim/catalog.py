@@ -136,8 +136,10 @@ class Catalog:
 
 @lru_cache(maxsize=16)
 def generated_ids(prefix: str, digits: int, n: int) -> tuple[str, ...]:
-    """``(f"{prefix}{1:0{digits}d}", ..., n)``: ids of generated matters (``M0001``) or grids
-    (``G001``); a tuple of strings, made once per size."""
+    """Return the ids of generated matters (``M0001``) or grids (``G001``), made once per size.
+
+    A tuple ``(f"{prefix}{1:0{digits}d}", ..., n)`` of strings.
+    """
     return tuple(f"{prefix}{i + 1:0{digits}d}" for i in range(n))
 
 

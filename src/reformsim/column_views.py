@@ -30,3 +30,20 @@ class ColumnViews:
         self.__dict__.update(state)
         self.views = {}
         self._bind_views()
+
+
+class KernelArrays:
+    """Mixin: pickling for a mechanism that keeps a tuple ``_arrays`` of other objects' columns.
+
+    A compiled kernel takes many column arrays; the mechanism keeps them in ``_arrays`` until
+    ``_arrays_key`` (the tables' capacities) changes. An unpickled log may rebuild its columns
+    as new arrays, so the tuple is dropped on pickling and gathered again on first use.
+    """
+
+    _arrays_key: object
+    _arrays: tuple[object, ...]
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["_arrays_key"], state["_arrays"] = None, ()
+        return state

@@ -95,6 +95,11 @@ class Recorder:
         self._kernel = observe_day.compiled() if jit.enabled() else None
         self._sums: tuple[np.ndarray, np.ndarray] | None = None  # the kernel's sum plans
 
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickle with ``cols`` as views of ``table`` again (the kernel writes ``table``)."""
+        self.__dict__.update(state)
+        self.cols = dict(zip(DAILY_COLUMNS, self.table, strict=True))
     def observe(self, day: int) -> None:
         """Record today's state."""
         if self._kernel is not None:

@@ -118,6 +118,16 @@ class ReformModel(mesa.Model):
         if self.day >= self.config.run.days:
             self.running = False
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickle, then make officers' skill vectors rows of their unit's matrices again.
+
+        numpy pickles a view as an array of its own; :meth:`WorkUnit.bind_skills` restores the
+        sharing that per-unit forgetting and training rely on (same values).
+        """
+        self.__dict__.update(state)
+        for unit in self.units:
+            unit.bind_skills()
+
     def run(self) -> ReformModel:
         """Run the remaining days of the scenario."""
         remaining = self.config.run.days - self.day

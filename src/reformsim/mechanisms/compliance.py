@@ -399,8 +399,10 @@ class Compliance:
         self._bind_words()
 
     def _bind_words(self) -> None:
-        """View the block's and the accepted keyed draws as rows of 64-bit words (the kernel's
-        copies of records are bit for bit)."""
+        """View the block's and the accepted keyed draws as rows of 64-bit words.
+
+        The kernel copies records as words, so the copies are bit for bit.
+        """
         words = len(DRAW_DTYPE.names)
         assert DRAW_DTYPE.itemsize == 8 * words  # every field has 64 bits
         #: :attr:`block_draws` and :attr:`new_draws` as rows of words (views)

@@ -25,6 +25,7 @@ import numpy as np
 from reformsim import detection_kernels as dk
 from reformsim import jit
 from reformsim.caselog import SOURCES
+from reformsim.column_views import KernelArrays
 from reformsim.streams import (
     SLOT_CHANNEL,
     SLOT_COMPLAINANT,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 COMPLAINT = SOURCES.index("complaint")
 
 
-class Detection:
+class Detection(KernelArrays):
     """Schedules detection and self-correction of violations and opens cases when they occur."""
 
     def __init__(self, model: ReformModel) -> None:
@@ -81,6 +82,11 @@ class Detection:
         self._days_first = np.zeros(2, dtype=np.int64)
         self._arrays_key: tuple[int, int, int] | None = None
         self._arrays: tuple[np.ndarray, ...] = ()
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickle with ``_patrol_factor`` as a view of ``_grid_factor`` again."""
+        self.__dict__.update(state)
+        self._patrol_factor = self._grid_factor[:, 1]
 
     def _refresh_patrol_factor(self) -> None:
         """Copy ``patrol_intensity / 8`` into the grid table of :meth:`hazards`."""

@@ -29,13 +29,14 @@ import numpy as np
 from reformsim import detection_kernels as dk
 from reformsim import jit
 from reformsim.caselog import ORPHANED
+from reformsim.column_views import KernelArrays
 from reformsim.streams import SLOT_ACCEPT, SLOT_MISROUTE, SLOT_MISROUTE_TO
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
 
 
-class Routing:
+class Routing(KernelArrays):
     """Routes new cases to a work unit's queue or marks them orphaned."""
 
     def __init__(self, model: ReformModel) -> None:

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim import jit
-from reformsim.caselog import SOURCES
 from reformsim.belief_kernels import clean_checks_day
+from reformsim.caselog import SOURCES
 from reformsim.population import BLACK, GREEN, YELLOW
 from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
 
