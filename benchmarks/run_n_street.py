@@ -7,9 +7,10 @@ Usage::
 Each run happens in a fresh subprocess pinned to one thread (``OMP_NUM_THREADS=1`` etc.), so the
 peak resident memory (ru_maxrss) is that run's own. Wall time covers building the model and
 running it (not interpreter start-up, imports or loading the compiled kernels:
-``reformsim.jit.compile_all()`` pays those first, about 1 s once per process). A second figure, "warm", is the median of
-runs made one after another in one process after a warm-up run: the per-run cost inside an
-experiment, sweep or sensitivity study, where each worker process makes many runs. Targets:
+``reformsim.jit.compile_all()`` pays those first, about 1 s once per process). A second figure,
+"warm", is the median of runs made one after another in one process after a warm-up run: the
+per-run cost inside an experiment, sweep or sensitivity study, where each worker process makes
+many runs. Targets:
 issue 2 <= 2 s per run; issue 4 <= 0.3 s.
 
 Wall time on a shared machine moves by about ±30 % with other tenants' load. Where Linux ``perf``

@@ -21,6 +21,8 @@ CHILD = """
 import json, resource, sys, time
 import reformsim
 import reformsim.results  # import everything before timing (the public API is lazy)
+import reformsim.jit
+reformsim.jit.compile_all()  # numba's import and the kernels' disk cache: once per process
 sys.path.insert(0, {bench!r})
 from scaling import scaled
 sc = scaled(reformsim.load_scenario(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
