@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.inspection_kernels import choose_visits, gap_positions
 from reformsim.population import BLACK, GREEN, YELLOW
 from reformsim.runs import runs
 
@@ -118,6 +120,9 @@ class InspectionPlanning:
         #: 0, 1, ..., n_pairs - 1 (read-only): a joint visit checks a slice of it, its firm's pairs
         self._pair_ids = np.arange(model.enterprises.n_pairs)
         self._pair_ids.flags.writeable = False
+        #: the compiled day kernels (:mod:`reformsim.inspection_kernels`), or None: numpy path
+        self._kernels = ((gap_positions.compiled(), choose_visits.compiled())
+                         if jit.enabled() else None)
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
@@ -250,10 +255,91 @@ class InspectionPlanning:
             return
         rng = m.streams["inspection_planning"]
         start = m.calendar.window(day)[0]
-        if m.config.levers.joint_inspection:
+        if self._kernels is not None and self._compiled_ok():
+            self._plan_compiled(rng, start)
+        elif m.config.levers.joint_inspection:
             self._plan_joint(rng, start, day)
         else:
             self._plan_by_department(rng, start, day)
+
+    def _compiled_ok(self) -> bool:
+        """Whether today's plan can take :meth:`_plan_compiled`.
+
+        Not with a yearly cap, nor with a rate above the thinning bound
+        (:meth:`_add_above_bound`), nor when a department's visit may check several pairs.
+        """
+        m = self.model
+        if m.config.levers.inspection_cap_per_year > 0:
+            return False
+        self._daily_table()
+        if self._top > self.bound and self.bound < 1.0:
+            return False
+        return m.config.levers.joint_inspection or self._pair_rows is not None
+
+    def _plan_compiled(self, rng: np.random.Generator, start: float) -> None:
+        """:meth:`_plan_joint` or :meth:`_plan_by_department` with the compiled kernels.
+
+        The same draws (:meth:`draw_chosen`), planned counts, tasks and queue entries (``seq``
+        in firm then department order), but the day's candidates are accepted and grouped by
+        body in one kernel call, and each body's visits join its queue at once
+        (:meth:`~reformsim.agents.WorkUnit.extend_inspections`).
+        """
+        m = self.model
+        ent = m.enterprises
+        positions, choose = self._kernels
+        joint = m.config.levers.joint_inspection
+        size = ent.n if joint else ent.n_pairs
+        p = self.bound
+        if p > 0.0 and size > 0:  # bernoulli_positions, the accumulation compiled
+            mean = size * p
+            chunk = int(mean + 4.0 * math.sqrt(mean)) + 16
+            parts = []
+            last = -1
+            while last < size:
+                gaps = rng.geometric(p, chunk)
+                last, n = positions(gaps, size, last)
+                parts.append(gaps[:n])
+            cand = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        else:
+            cand = np.zeros(0, dtype=np.int64)
+        u = rng.random(cand.size)
+        if joint:
+            firm_of, body_of, bodies = self._firm_ids, m._joint_inspector_units(), m.units
+        else:
+            firm_of, body_of, bodies = ent.pair_ent, self._pair_depts, m.departments
+        chosen, order, bounds = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
+                                       ent.planned_this_year, len(bodies))
+        k = chosen.size
+        if k == 0:
+            return
+        idx = chosen[order]  # grouped by body, in seq order within each
+        seq0 = m._seq  # the k next seqs of model.next_seq, in firm then department order
+        m._seq = seq0 + k
+        seqs = (order + (seq0 + 1)).tolist()
+        if joint:
+            g, nd, a, b, d = self._firm_rows[idx].T.tolist()
+            pairs = map(self._pair_ids.__getitem__, map(slice, a, b))
+            tasks = map(InspectionTask, idx.tolist(), g, pairs, repeat(start), nd, d)
+        else:
+            firms, _, grids, doms = self._pair_rows[idx].T.tolist()
+            tasks = map(InspectionTask, firms, grids, idx[:, None], repeat(start), repeat(1),
+                        doms)
+        entries = list(zip(repeat(start), seqs, tasks, strict=False))
+        lo = 0
+        for unit, hi in zip(bodies, bounds[1:].tolist(), strict=True):
+            if hi > lo:
+                unit.extend_inspections(start, entries[lo:hi])
+                lo = hi
+
+    @cached_property
+    def _firm_ids(self) -> np.ndarray:
+        """0, 1, ..., n - 1: the firm of each firm (joint visits in :meth:`_plan_compiled`)."""
+        return np.arange(self.model.enterprises.n, dtype=np.int64)
+
+    @cached_property
+    def _pair_depts(self) -> np.ndarray:
+        """The department of each exposure pair's visit (:meth:`_plan_compiled`)."""
+        return np.ascontiguousarray(self._pair_rows[:, 1])
 
     def _plan_joint(self, rng: np.random.Generator, start: float, day: int) -> None:
         """One visit per chosen firm, checking all its pairs (综合查一次)."""
