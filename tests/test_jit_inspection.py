@@ -76,15 +76,18 @@ def test_choose_visits_groups_by_body_in_order() -> None:
     firm_of = np.array([0, 0, 1, 2, 2, 3, 3], dtype=np.int64)
     body_of = np.array([1, 0, 1, 1, 0, 1, 0], dtype=np.int64)
     planned = np.zeros(4, dtype=np.int32)
+    rows = np.arange(14, dtype=np.int64).reshape(7, 2) * 10
     for fn in (ik.choose_visits.py, ik.choose_visits.compiled()):
-        p = planned.copy()
-        chosen, order, bounds = fn(cand, u, accept, colour, firm_of, body_of, p, 2)
+        p, bounds = planned.copy(), np.full(3, 99, dtype=np.int64)
+        table = fn(cand, u, accept, colour, firm_of, body_of, p, rows, 40, bounds)
         # pair 2 (firm 1, NaN) never; pair 3 (firm 2, u 0.2 < 1); 5, 6 (firm 3, < 0.5)
-        assert chosen.tolist() == [0, 3, 5, 6]
         assert p.tolist() == [1, 0, 1, 2]
         assert bounds.tolist() == [0, 1, 4]
-        assert order.tolist() == [3, 0, 1, 2]  # body 0: pair 6; body 1: pairs 0, 3, 5
+        # body 0: pair 6 (the 4th chosen, seq 44); body 1: pairs 0, 3, 5
+        assert table.tolist() == [[6, 44, 120, 130], [0, 41, 0, 10], [3, 42, 60, 70],
+                                  [5, 43, 100, 110]]
     empty = np.zeros(0, dtype=np.int64)
-    chosen, order, bounds = ik.choose_visits.compiled()(empty, np.zeros(0), accept, colour,
-                                                        firm_of, body_of, planned, 2)
-    assert chosen.size == order.size == 0 and bounds.tolist() == [0, 0, 0]
+    bounds = np.ones(3, dtype=np.int64)
+    table = ik.choose_visits.compiled()(empty, np.zeros(0), accept, colour, firm_of, body_of,
+                                        planned, rows, 0, bounds)
+    assert table.shape == (0, 4) and bounds.tolist() == [0, 0, 0]

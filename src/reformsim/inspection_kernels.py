@@ -43,27 +43,27 @@ def gap_positions(gaps, size, last):
 
 
 @kernel
-def choose_visits(cand, u, accept, colour, firm_of, body_of, planned, n_bodies):
-    """Thinning acceptance of today's candidates and grouping of the chosen visits by body.
+def choose_visits(cand, u, accept, colour, firm_of, body_of, planned, rows, seq0, bounds):
+    """Thinning acceptance of today's candidates, grouped by the body making the visit.
 
     Candidate ``cand[i]`` (an exposure pair or a firm) is chosen when ``u[i]`` is below the
     acceptance probability of its firm's colour, ``accept[colour[firm_of[cand[i]]]]`` (a NaN
     chooses nobody). Each chosen visit adds one to its firm's ``planned`` count (in place; no
-    yearly cap).
+    yearly cap) and takes the next ``seq`` after ``seq0``, in increasing order of the chosen
+    indices (as ``model.next_seq`` one by one).
 
     Returns
     -------
-    chosen : ndarray of int64
-        The chosen indices, in increasing order (the order of the visits' ``seq``).
-    order : ndarray of int64
-        Positions in ``chosen`` grouped by body (``body_of``, in ``[0, n_bodies)``), in
-        increasing order within each body (a stable counting sort).
-    bounds : ndarray of int64
-        ``order[bounds[b]:bounds[b + 1]]`` are the visits of body ``b``.
+    ndarray of int64, shape (k, 2 + rows.shape[1])
+        One row per chosen visit: its index, its ``seq``, then ``rows`` of the index. Grouped by
+        body (``body_of`` of the index, in ``[0, n_bodies)``), in increasing order within each
+        body (a stable counting sort); the visits of body ``b`` are rows
+        ``bounds[b]:bounds[b + 1]`` (``bounds``, of size ``n_bodies + 1``, is filled in place).
     """
     n = cand.size
+    n_bodies = bounds.size - 1
     chosen = np.empty(n, np.int64)
-    bounds = np.zeros(n_bodies + 1, np.int64)
+    bounds[:] = 0
     m = 0
     for i in range(n):
         c = cand[i]
@@ -76,9 +76,15 @@ def choose_visits(cand, u, accept, colour, firm_of, body_of, planned, n_bodies):
     for b in range(n_bodies):
         bounds[b + 1] += bounds[b]
     fill = bounds[:n_bodies].copy()
-    order = np.empty(m, np.int64)
+    n_cols = rows.shape[1]
+    table = np.empty((m, 2 + n_cols), np.int64)
     for i in range(m):
-        b = body_of[chosen[i]]
-        order[fill[b]] = i
+        c = chosen[i]
+        b = body_of[c]
+        j = fill[b]
         fill[b] += 1
-    return chosen[:m], order, bounds
+        table[j, 0] = c
+        table[j, 1] = seq0 + 1 + i
+        for col in range(n_cols):
+            table[j, 2 + col] = rows[c, col]
+    return table

@@ -123,6 +123,8 @@ class InspectionPlanning:
         #: the compiled day kernels (:mod:`reformsim.inspection_kernels`), or None: numpy path
         self._kernels = ((gap_positions.compiled(), choose_visits.compiled())
                          if jit.enabled() else None)
+        #: per number of bodies: the group bounds buffer of :func:`choose_visits`
+        self._bounds: dict[int, np.ndarray] = {}
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
@@ -305,24 +307,26 @@ class InspectionPlanning:
         u = rng.random(cand.size)
         if joint:
             firm_of, body_of, bodies = self._firm_ids, m._joint_inspector_units(), m.units
+            rows = self._firm_rows
         else:
             firm_of, body_of, bodies = ent.pair_ent, self._pair_depts, m.departments
-        chosen, order, bounds = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
-                                       ent.planned_this_year, len(bodies))
-        k = chosen.size
-        if k == 0:
+            rows = self._pair_rows
+        bounds = self._bounds.get(len(bodies))
+        if bounds is None:
+            bounds = self._bounds[len(bodies)] = np.zeros(len(bodies) + 1, dtype=np.int64)
+        seq0 = m._seq  # the next seqs of model.next_seq, in firm then department order
+        table = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
+                       ent.planned_this_year, rows, seq0, bounds)
+        if table.shape[0] == 0:
             return
-        idx = chosen[order]  # grouped by body, in seq order within each
-        seq0 = m._seq  # the k next seqs of model.next_seq, in firm then department order
-        m._seq = seq0 + k
-        seqs = (order + (seq0 + 1)).tolist()
+        m._seq = seq0 + table.shape[0]
         if joint:
-            g, nd, a, b, d = self._firm_rows[idx].T.tolist()
+            idx, seqs, g, nd, a, b, d = table.T.tolist()
             pairs = map(self._pair_ids.__getitem__, map(slice, a, b))
-            tasks = map(InspectionTask, idx.tolist(), g, pairs, repeat(start), nd, d)
+            tasks = map(InspectionTask, idx, g, pairs, repeat(start), nd, d)
         else:
-            firms, _, grids, doms = self._pair_rows[idx].T.tolist()
-            tasks = map(InspectionTask, firms, grids, idx[:, None], repeat(start), repeat(1),
+            _, seqs, firms, _, grids, doms = table.T.tolist()
+            tasks = map(InspectionTask, firms, grids, table[:, 0:1], repeat(start), repeat(1),
                         doms)
         entries = list(zip(repeat(start), seqs, tasks, strict=False))
         lo = 0
