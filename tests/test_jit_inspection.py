@@ -91,3 +91,11 @@ def test_choose_visits_groups_by_body_in_order() -> None:
     table = ik.choose_visits.compiled()(empty, np.zeros(0), accept, colour, firm_of, body_of,
                                         planned, rows, 0, bounds)
     assert table.shape == (0, 4) and bounds.tolist() == [0, 0, 0]
+
+
+def test_colour_counts_equal_numpy() -> None:
+    colour = np.random.default_rng(1).integers(0, 3, 1001).astype(np.int8)
+    want = (np.count_nonzero(colour), np.count_nonzero(colour == 2))
+    assert ik.colour_counts.py(colour) == want
+    assert ik.colour_counts.compiled()(colour) == want
+    assert ik.colour_counts.compiled()(colour[:0]) == (0, 0)

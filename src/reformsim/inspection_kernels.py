@@ -18,6 +18,21 @@ from reformsim.jit import kernel
 
 
 @kernel
+def colour_counts(colour):
+    """The non-green firms and the black firms: ``count_nonzero(colour)``, ``(colour == 2)``.
+
+    Colours are green 0, yellow 1, black 2 (:mod:`reformsim.population`; domain.md M5).
+    """
+    nongreen = 0
+    black = 0
+    for i in range(colour.size):
+        c = colour[i]
+        nongreen += c != 0
+        black += c == 2
+    return nongreen, black
+
+
+@kernel
 def gap_positions(gaps, size, last):
     """Turn geometric ``gaps`` (in place) into the positions of successes after ``last``.
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reformsim import jit
-from reformsim.inspection_kernels import choose_visits, gap_positions
+from reformsim.inspection_kernels import choose_visits, colour_counts, gap_positions
 from reformsim.population import BLACK, GREEN, YELLOW
 from reformsim.runs import runs
 
@@ -121,8 +121,8 @@ class InspectionPlanning:
         self._pair_ids = np.arange(model.enterprises.n_pairs)
         self._pair_ids.flags.writeable = False
         #: the compiled day kernels (:mod:`reformsim.inspection_kernels`), or None: numpy path
-        self._kernels = ((gap_positions.compiled(), choose_visits.compiled())
-                         if jit.enabled() else None)
+        self._kernels = ((gap_positions.compiled(), choose_visits.compiled(),
+                          colour_counts.compiled()) if jit.enabled() else None)
         #: per number of bodies: the group bounds buffer of :func:`choose_visits`
         self._bounds: dict[int, np.ndarray] = {}
 
@@ -159,6 +159,8 @@ class InspectionPlanning:
     def _colour_counts(self) -> tuple[int, int]:
         """Count the non-green firms and the black firms (green is colour 0)."""
         colour = self.model.enterprises.colour
+        if self._kernels is not None:
+            return self._kernels[2](colour)
         return np.count_nonzero(colour), np.count_nonzero(colour == BLACK)
 
     def _mean_rate(self, counts: tuple[int, int] | None = None) -> float:
@@ -186,7 +188,9 @@ class InspectionPlanning:
         if self._table is None or counts != self._table_key:
             rates = self._rates(self._days_per_year, counts)
             self._table, self._table_key = np.array(rates), counts
-            self._accept = self._table / self.bound if self.bound > 0 else np.zeros(3)
+            # the table over the bound (as ``self._table / self.bound``, without numpy's call)
+            self._accept = (np.array([r / self.bound for r in rates]) if self.bound > 0
+                            else np.zeros(3))
             # the largest rate ignoring NaN (a NaN rate chooses nobody, as u < NaN is false)
             self._top = max((r for r in rates if not math.isnan(r)), default=math.nan)
             self._uniform = rates[0] == rates[1] == rates[2]
@@ -288,7 +292,7 @@ class InspectionPlanning:
         """
         m = self.model
         ent = m.enterprises
-        positions, choose = self._kernels
+        positions, choose, _ = self._kernels
         joint = m.config.levers.joint_inspection
         size = ent.n if joint else ent.n_pairs
         p = self.bound
