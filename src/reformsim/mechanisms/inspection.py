@@ -123,8 +123,6 @@ class InspectionPlanning:
         #: the compiled day kernels (:mod:`reformsim.inspection_kernels`), or None: numpy path
         self._kernels = ((gap_positions.compiled(), choose_visits.compiled(),
                           colour_counts.compiled()) if jit.enabled() else None)
-        #: per number of bodies: the group bounds buffer of :func:`choose_visits`
-        self._bounds: dict[int, np.ndarray] = {}
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
@@ -274,13 +272,37 @@ class InspectionPlanning:
         Not with a yearly cap, nor with a rate above the thinning bound
         (:meth:`_add_above_bound`), nor when a department's visit may check several pairs.
         """
-        m = self.model
-        if m.config.levers.inspection_cap_per_year > 0:
+        if self._plan_setup is None:
             return False
         self._daily_table()
-        if self._top > self.bound and self.bound < 1.0:
-            return False
-        return m.config.levers.joint_inspection or self._pair_rows is not None
+        return not (self._top > self.bound and self.bound < 1.0)
+
+    @cached_property
+    def _plan_setup(self) -> tuple | None:
+        """The constants of :meth:`_plan_compiled` for the scenario's design (None: not used).
+
+        Whether visits are joint, the number of indices drawn from (firms or exposure pairs),
+        the chunk of :func:`bernoulli_positions`, the firm of each index, the body of each index
+        (None: the joint inspectors, which the power-list review may change), the bodies, the
+        rows of each index for the tasks and the group bounds buffer of :func:`choose_visits`.
+        """
+        m = self.model
+        levers = m.config.levers
+        ent = m.enterprises
+        if levers.inspection_cap_per_year > 0:
+            return None
+        if levers.joint_inspection:
+            size, firm_of, body_of, bodies, rows = (ent.n, self._firm_ids, None, m.units,
+                                                    self._firm_rows)
+        elif self._pair_rows is not None:
+            size, firm_of, body_of, bodies, rows = (ent.n_pairs, ent.pair_ent, self._pair_depts,
+                                                    m.departments, self._pair_rows)
+        else:
+            return None
+        mean = size * self.bound
+        chunk = int(mean + 4.0 * math.sqrt(mean)) + 16
+        bounds = np.zeros(len(bodies) + 1, dtype=np.int64)
+        return levers.joint_inspection, size, chunk, firm_of, body_of, bodies, rows, bounds
 
     def _plan_compiled(self, rng: np.random.Generator, start: float) -> None:
         """:meth:`_plan_joint` or :meth:`_plan_by_department` with the compiled kernels.
@@ -293,12 +315,9 @@ class InspectionPlanning:
         m = self.model
         ent = m.enterprises
         positions, choose, _ = self._kernels
-        joint = m.config.levers.joint_inspection
-        size = ent.n if joint else ent.n_pairs
+        joint, size, chunk, firm_of, body_of, bodies, rows, bounds = self._plan_setup
         p = self.bound
         if p > 0.0 and size > 0:  # bernoulli_positions, the accumulation compiled
-            mean = size * p
-            chunk = int(mean + 4.0 * math.sqrt(mean)) + 16
             parts = []
             last = -1
             while last < size:
@@ -309,15 +328,8 @@ class InspectionPlanning:
         else:
             cand = np.zeros(0, dtype=np.int64)
         u = rng.random(cand.size)
-        if joint:
-            firm_of, body_of, bodies = self._firm_ids, m._joint_inspector_units(), m.units
-            rows = self._firm_rows
-        else:
-            firm_of, body_of, bodies = ent.pair_ent, self._pair_depts, m.departments
-            rows = self._pair_rows
-        bounds = self._bounds.get(len(bodies))
-        if bounds is None:
-            bounds = self._bounds[len(bodies)] = np.zeros(len(bodies) + 1, dtype=np.int64)
+        if body_of is None:
+            body_of = m._joint_inspector_units()
         seq0 = m._seq  # the next seqs of model.next_seq, in firm then department order
         table = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
                        ent.planned_this_year, rows, seq0, bounds)
