@@ -21,15 +21,18 @@ from reformsim.jit import kernel
 def colour_counts(colour):
     """The non-green firms and the black firms: ``count_nonzero(colour)``, ``(colour == 2)``.
 
-    Colours are green 0, yellow 1, black 2 (:mod:`reformsim.population`; domain.md M5).
+    Colours are green 0, yellow 1, black 2 (:mod:`reformsim.population`; domain.md M5). With
+    ``Y`` yellow and ``B`` black firms, the sum of the colours is ``Y + 2B`` and the sum of
+    their squares ``Y + 4B``: two sums the compiler vectorises, unlike two counts.
     """
-    nongreen = 0
-    black = 0
+    s1 = 0
+    s2 = 0
     for i in range(colour.size):
-        c = colour[i]
-        nongreen += c != 0
-        black += c == 2
-    return nongreen, black
+        c = np.int64(colour[i])  # no int8 overflow in the plain function either
+        s1 += c
+        s2 += c * c
+    black = (s2 - s1) // 2
+    return s1 - black, black
 
 
 @kernel
