@@ -19,7 +19,7 @@ from reformsim.jit import kernel
 
 @kernel
 def colour_counts(colour):
-    """The non-green firms and the black firms: ``count_nonzero(colour)``, ``(colour == 2)``.
+    """Count the non-green and the black firms (``count_nonzero`` of ``colour``, ``colour == 2``).
 
     Colours are green 0, yellow 1, black 2 (:mod:`reformsim.population`; domain.md M5). With
     ``Y`` yellow and ``B`` black firms, the sum of the colours is ``Y + 2B`` and the sum of
