@@ -87,13 +87,23 @@ def _record_plans(m: ReformModel) -> list[tuple]:
                             t.n_depts, t.domain))
             push(at, t)
         unit.push_inspection = record  # type: ignore[method-assign]
+
+        def record_many(at, entries, extend=unit.extend_inspections, record=record):
+            for _, _, t in entries:  # the compiled path queues a unit's visits at once
+                record(at, t, push=lambda *_: None)
+            extend(at, entries)
+        unit.extend_inspections = record_many  # type: ignore[method-assign]
     return planned
 
 
 @pytest.mark.parametrize("cap", [0, 1])
-def test_one_pair_visits_equal_the_grouped_department_plans(small_siloed: Scenario,
-                                                            cap: int) -> None:
+def test_one_pair_visits_equal_the_grouped_department_plans(small_siloed: Scenario, cap: int,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
     """Departments owning one domain each: every hit pair is its own visit (no grouping)."""
+    # the numpy paths (their visits pass push_inspection one by one): the compiled path is
+    # compared with them in tests/test_jit_inspection.py
+    monkeypatch.setenv("REFORMSIM_JIT", "0")
     sc = small_siloed.with_updates({"levers.inspection_cap_per_year": cap})
     fast, general = ReformModel(sc, seed=5), ReformModel(sc, seed=5)
     assert fast.inspection_planning._pair_rows is not None

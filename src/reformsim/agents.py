@@ -81,6 +81,19 @@ class WorkUnit(mesa.Agent):
         else:
             bisect.insort(queue, entry)
 
+    def extend_inspections(self, ready_at: float, entries: list[tuple[float, int, Any]]) -> None:
+        """Queue several inspection entries ``(ready_at, seq, task)`` of increasing ``seq``.
+
+        The same queue as :meth:`push_inspection` of each in turn (the entries' ``seq`` come
+        from ``model.next_seq``).
+        """
+        queue = self.inspections
+        if not queue or queue[-1][0] <= ready_at:
+            queue.extend(entries)
+        else:
+            for entry in entries:
+                bisect.insort(queue, entry)
+
     def bind_skills(self) -> None:
         """Gather the officers' skill and experience vectors into matrices (rows shared as views).
 

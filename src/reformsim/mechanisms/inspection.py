@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reformsim import jit
+from reformsim.inspection_kernels import choose_visits, colour_counts, gap_positions
 from reformsim.population import BLACK, GREEN, YELLOW
 from reformsim.runs import runs
 
@@ -118,6 +120,9 @@ class InspectionPlanning:
         #: 0, 1, ..., n_pairs - 1 (read-only): a joint visit checks a slice of it, its firm's pairs
         self._pair_ids = np.arange(model.enterprises.n_pairs)
         self._pair_ids.flags.writeable = False
+        #: the compiled day kernels (:mod:`reformsim.inspection_kernels`), or None: numpy path
+        self._kernels = ((gap_positions.compiled(), choose_visits.compiled(),
+                          colour_counts.compiled()) if jit.enabled() else None)
 
     def yearly_rate(self) -> np.ndarray:
         """Visits per firm per year per inspecting body."""
@@ -152,6 +157,8 @@ class InspectionPlanning:
     def _colour_counts(self) -> tuple[int, int]:
         """Count the non-green firms and the black firms (green is colour 0)."""
         colour = self.model.enterprises.colour
+        if self._kernels is not None:
+            return self._kernels[2](colour)
         return np.count_nonzero(colour), np.count_nonzero(colour == BLACK)
 
     def _mean_rate(self, counts: tuple[int, int] | None = None) -> float:
@@ -179,7 +186,9 @@ class InspectionPlanning:
         if self._table is None or counts != self._table_key:
             rates = self._rates(self._days_per_year, counts)
             self._table, self._table_key = np.array(rates), counts
-            self._accept = self._table / self.bound if self.bound > 0 else np.zeros(3)
+            # the table over the bound (as ``self._table / self.bound``, without numpy's call)
+            self._accept = (np.array([r / self.bound for r in rates]) if self.bound > 0
+                            else np.zeros(3))
             # the largest rate ignoring NaN (a NaN rate chooses nobody, as u < NaN is false)
             self._top = max((r for r in rates if not math.isnan(r)), default=math.nan)
             self._uniform = rates[0] == rates[1] == rates[2]
@@ -250,10 +259,107 @@ class InspectionPlanning:
             return
         rng = m.streams["inspection_planning"]
         start = m.calendar.window(day)[0]
-        if m.config.levers.joint_inspection:
+        if self._kernels is not None and self._compiled_ok():
+            self._plan_compiled(rng, start)
+        elif m.config.levers.joint_inspection:
             self._plan_joint(rng, start, day)
         else:
             self._plan_by_department(rng, start, day)
+
+    def _compiled_ok(self) -> bool:
+        """Whether today's plan can take :meth:`_plan_compiled`.
+
+        Not with a yearly cap, nor with a rate above the thinning bound
+        (:meth:`_add_above_bound`), nor when a department's visit may check several pairs.
+        """
+        if self._plan_setup is None:
+            return False
+        self._daily_table()
+        return not (self._top > self.bound and self.bound < 1.0)
+
+    @cached_property
+    def _plan_setup(self) -> tuple | None:
+        """The constants of :meth:`_plan_compiled` for the scenario's design (None: not used).
+
+        Whether visits are joint, the number of indices drawn from (firms or exposure pairs),
+        the chunk of :func:`bernoulli_positions`, the firm of each index, the body of each index
+        (None: the joint inspectors, which the power-list review may change), the bodies, the
+        rows of each index for the tasks and the group bounds buffer of :func:`choose_visits`.
+        """
+        m = self.model
+        levers = m.config.levers
+        ent = m.enterprises
+        if levers.inspection_cap_per_year > 0:
+            return None
+        if levers.joint_inspection:
+            size, firm_of, body_of, bodies, rows = (ent.n, self._firm_ids, None, m.units,
+                                                    self._firm_rows)
+        elif self._pair_rows is not None:
+            size, firm_of, body_of, bodies, rows = (ent.n_pairs, ent.pair_ent, self._pair_depts,
+                                                    m.departments, self._pair_rows)
+        else:
+            return None
+        mean = size * self.bound
+        chunk = int(mean + 4.0 * math.sqrt(mean)) + 16
+        bounds = np.zeros(len(bodies) + 1, dtype=np.int64)
+        return levers.joint_inspection, size, chunk, firm_of, body_of, bodies, rows, bounds
+
+    def _plan_compiled(self, rng: np.random.Generator, start: float) -> None:
+        """:meth:`_plan_joint` or :meth:`_plan_by_department` with the compiled kernels.
+
+        The same draws (:meth:`draw_chosen`), planned counts, tasks and queue entries (``seq``
+        in firm then department order), but the day's candidates are accepted and grouped by
+        body in one kernel call, and each body's visits join its queue at once
+        (:meth:`~reformsim.agents.WorkUnit.extend_inspections`).
+        """
+        m = self.model
+        ent = m.enterprises
+        positions, choose, _ = self._kernels
+        joint, size, chunk, firm_of, body_of, bodies, rows, bounds = self._plan_setup
+        p = self.bound
+        if p > 0.0 and size > 0:  # bernoulli_positions, the accumulation compiled
+            parts = []
+            last = -1
+            while last < size:
+                gaps = rng.geometric(p, chunk)
+                last, n = positions(gaps, size, last)
+                parts.append(gaps[:n])
+            cand = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        else:
+            cand = np.zeros(0, dtype=np.int64)
+        u = rng.random(cand.size)
+        if body_of is None:
+            body_of = m._joint_inspector_units()
+        seq0 = m._seq  # the next seqs of model.next_seq, in firm then department order
+        table = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
+                       ent.planned_this_year, rows, seq0, bounds)
+        if table.shape[0] == 0:
+            return
+        m._seq = seq0 + table.shape[0]
+        if joint:
+            idx, seqs, g, nd, a, b, d = table.T.tolist()
+            pairs = map(self._pair_ids.__getitem__, map(slice, a, b))
+            tasks = map(InspectionTask, idx, g, pairs, repeat(start), nd, d)
+        else:
+            _, seqs, firms, _, grids, doms = table.T.tolist()
+            tasks = map(InspectionTask, firms, grids, table[:, 0:1], repeat(start), repeat(1),
+                        doms)
+        entries = list(zip(repeat(start), seqs, tasks, strict=False))
+        lo = 0
+        for unit, hi in zip(bodies, bounds[1:].tolist(), strict=True):
+            if hi > lo:
+                unit.extend_inspections(start, entries[lo:hi])
+                lo = hi
+
+    @cached_property
+    def _firm_ids(self) -> np.ndarray:
+        """0, 1, ..., n - 1: the firm of each firm (joint visits in :meth:`_plan_compiled`)."""
+        return np.arange(self.model.enterprises.n, dtype=np.int64)
+
+    @cached_property
+    def _pair_depts(self) -> np.ndarray:
+        """The department of each exposure pair's visit (:meth:`_plan_compiled`)."""
+        return np.ascontiguousarray(self._pair_rows[:, 1])
 
     def _plan_joint(self, rng: np.random.Generator, start: float, day: int) -> None:
         """One visit per chosen firm, checking all its pairs (综合查一次)."""
