@@ -162,7 +162,7 @@ class Casework:
         inspections, cases = unit.inspections, unit.cases  # changed in place only
         free = [o.free_at for o in officers]
         earliest = min(free)
-        # a clean one-pair visit (most tasks) is done inline: see _clean_visit
+        # a clean firm checked for one pair (most tasks) is visited inline, not by inspect
         violation = self.model.enterprises.views["violation"]
         add_visit = self.model.visits.add_one
         clean_firms = self.clean_firms
