@@ -46,7 +46,15 @@ from reformsim.population import (
     grid_sums,
 )
 from reformsim.scenario import Scenario
-from reformsim.streams import SLOTS_PER_DAY, Streams, keyed_uniform_premixed, premix_hash
+from reformsim.streams import (
+    SLOTS_PER_DAY,
+    Streams,
+    keyed_uniform_premixed,
+    premix_hash,
+    premixed_pair_hash,
+    to_int64_bits,
+    uniform_of_premixed,
+)
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
@@ -142,6 +150,10 @@ class ReformModel(mesa.Model):
         rng = self.streams["setup"]
         #: whether the world is built with the compiled kernels (reformsim.jit)
         self._jit = jit.enabled()
+        #: the compiled keyed uniform of cases (case keys then hold int64 bits), or None
+        self._uniform_of_premixed = uniform_of_premixed.compiled() if self._jit else None
+        self._premixed_pair_hash = premixed_pair_hash.compiled() if self._jit else None
+        self._case_stream_key: int | None = None
         catalog_table, grids = read_district(sc)
         if grids is None:
             xy, weight = build_grids(sc.territory, rng)
@@ -449,19 +461,23 @@ class ReformModel(mesa.Model):
         A case's key and the hash of its entity are computed once and kept (the columns they
         come from never change after the case is opened: routing and casework reuse them), so
         each slot costs only the per-slot half of the hash (premixed: the slot's half of the
-        finaliser's first step is memoised per slot).
+        finaliser's first step is memoised per slot), or one call of a compiled scalar function.
         """
         keys = self.cases.uniform_keys
         key = keys.get(cid)
         if key is None:
             key = keys[cid] = self._case_key_of(cid)
+        compiled = self._uniform_of_premixed
+        if compiled is not None:
+            return compiled(key[0], key[1] + slot)
         return keyed_uniform_premixed(key[0], key[1] + slot)
 
     def _case_key_of(self, cid: int) -> tuple[int, int]:
         """``(premixed hash of its pair, first slot)`` of case ``cid``'s keyed uniforms.
 
         The hash is kept as :func:`~reformsim.streams.premix_hash` for
-        :func:`~reformsim.streams.keyed_uniform_premixed`.
+        :func:`~reformsim.streams.keyed_uniform_premixed`; with the compiled kernels, as its
+        int64 bits for :func:`~reformsim.streams.uniform_of_premixed` (the same uniforms).
 
         The entity is the violation's exposure pair; slot ``k`` of the case is
         ``(onset_day * 64 + min(attempt, 63)) * 64 + k`` in stream ``keyed_cases``.
@@ -471,6 +487,12 @@ class ReformModel(mesa.Model):
         v = self.violations.cols
         day = int(v["onset_at"].item(vid))
         first = (day * 64 + min(cols["attempt"][cid], 63)) * SLOTS_PER_DAY
+        if self._uniform_of_premixed is not None:  # the compiled hash, as int64 bits
+            key = self._case_stream_key
+            if key is None:
+                key = self._case_stream_key = to_int64_bits(
+                    self.streams.keyed_int_key("keyed_cases"))
+            return self._premixed_pair_hash(v["pair"].item(vid), key), first
         hashed = self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid))
         return premix_hash(hashed), first
 

@@ -18,6 +18,8 @@ import hashlib
 
 import numpy as np
 
+from reformsim.jit import kernel
+
 #: Sequential streams (one Generator each) and keyed streams (counter-based uniforms).
 STREAM_NAMES: tuple[str, ...] = (
     "setup",  # territory, populations, catalogue
@@ -111,6 +113,46 @@ def keyed_uniform_premixed(hashed_premix: int, slot: int) -> float:
     x = (x * _M2_I) & _MASK
     x ^= x >> 31
     return (x >> 11) * _TO_UNIT
+
+
+def to_int64_bits(x: int) -> int:
+    """The uint64 ``x`` (a Python int in ``[0, 2**64)``) as the int64 of the same bits.
+
+    The compiled keyed uniforms (:func:`premixed_pair_hash`, :func:`uniform_of_premixed`) take
+    and return hashes this way: a Python int always converts to an int64 argument.
+    """
+    return x - (1 << 64) if x >> 63 else x
+
+
+@kernel
+def premixed_pair_hash(entity, stream_key):
+    """:func:`premix_hash` of ``keyed_hash_scalar(name, entity)``, compiled (int64 bits).
+
+    ``stream_key`` is the stream's key as int64 bits (:func:`to_int64_bits`). The same
+    wrapping uint64 operations as :meth:`Streams.keyed_hash` and :func:`premix_hash`.
+    """
+    x = np.uint64(entity) * _GOLDEN + np.uint64(np.int64(stream_key))
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return np.int64(x ^ (x >> _S30))
+
+
+@kernel
+def uniform_of_premixed(hashed_premix, slot):
+    """:func:`keyed_uniform_premixed`, compiled: ``hashed_premix`` as int64 bits (same value).
+
+    The slot's half of the first step (:func:`premix_slot`) is computed here, not memoised.
+    """
+    c = np.uint64(slot) * _M2 + _GOLDEN
+    x = np.uint64(np.int64(hashed_premix)) ^ (c ^ (c >> _S30))
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return np.float64(x >> _S11) * _TO_UNIT
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -227,6 +269,14 @@ class Streams:
             self.keyed_hash(name, np.zeros(1, np.int64))
             key = self._int_keys[name] = int(self._keys[name])
         return _mix64_int((int(entity) * _GOLDEN_I + key) & _MASK)
+
+    def keyed_int_key(self, name: str) -> int:
+        """The key of stream ``name`` as a Python int (see :meth:`keyed_hash_scalar`)."""
+        key = self._int_keys.get(name)
+        if key is None:
+            self.keyed_hash(name, np.zeros(1, np.int64))
+            key = self._int_keys[name] = int(self._keys[name])
+        return key
 
     def keyed_uniform_scalar(self, name: str, entity: int, slot: int) -> float:
         """:meth:`keyed_uniform` for one key, in pure Python (same value, ~10x faster)."""

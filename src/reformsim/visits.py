@@ -41,6 +41,9 @@ class VisitLog:
         self._plain = True
         #: committed batches not yet in the table (appended in one go when the log is read)
         self._batches: list[dict[str, np.ndarray]] = []
+        #: read-only constant columns of plain days (``domains`` 1, ``joint`` False), sliced
+        self._ones = np.ones(0, dtype=np.int16)
+        self._falses = np.zeros(0, dtype=bool)
 
     def __len__(self) -> int:
         self._flush()
@@ -49,25 +52,39 @@ class VisitLog:
     def add(self, enterprise: int, unit: int, at: float, pairs: np.ndarray, joint: bool) -> None:
         """Buffer one visit of today: the firm, the visiting unit, the time, the pairs checked."""
         firms, units, times, domains, joints = self._pending
+        if self._plain:
+            self._unplain()
         firms.append(enterprise)
         units.append(unit)
         times.append(at)
         domains.append(len(pairs))
         joints.append(joint)
         self._pending_pair_arrays.append(pairs)
-        self._plain = False
 
     def add_one(self, enterprise: int, unit: int, at: float, pair: int, joint: bool) -> None:
-        """:meth:`add` for a visit that checks one pair, given as a Python int."""
+        """:meth:`add` for a visit that checks one pair, given as a Python int.
+
+        While every visit of the day is plain (one pair, not joint) the ``domains`` and
+        ``joint`` lists are left empty (their columns are constant); the first other visit
+        fills them in (:meth:`_unplain`).
+        """
         firms, units, times, domains, joints = self._pending
+        if joint and self._plain:
+            self._unplain()
         firms.append(enterprise)
         units.append(unit)
         times.append(at)
-        domains.append(1)
-        joints.append(joint)
         self._pending_pairs.append(pair)
-        if joint:
-            self._plain = False
+        if not self._plain:
+            domains.append(1)
+            joints.append(joint)
+
+    def _unplain(self) -> None:
+        """Fill in ``domains`` and ``joint`` of the plain visits buffered so far (1, False)."""
+        n = len(self._pending[0])
+        self._pending[3].extend([1] * n)
+        self._pending[4].extend([False] * n)
+        self._plain = False
 
     def take_pending(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Today's buffered visits as columns in time order, and all the pairs they checked.
@@ -79,17 +96,30 @@ class VisitLog:
         firms, units, times, domains, joints = self._pending
         at = np.array(times, dtype=np.float64)
         order = at.argsort(kind="stable")
-        cols = {"enterprise": np.array(firms, dtype=np.int64)[order],
-                "unit": np.array(units, dtype=np.int64)[order], "at": at[order]}
-        if self._plain:  # one pair each, none joint: the columns are constant
-            cols["domains"] = np.ones(at.size, dtype=np.int16)
-            cols["joint"] = np.zeros(at.size, dtype=bool)
+        n = at.size
+        one_pair = not self._pending_pair_arrays  # every visit checked one pair: one per row
+        # the integer columns (and the pairs of one-pair visits) in one conversion, the two
+        # ordered columns in one gather (rows of a C-ordered matrix are contiguous)
+        ints = np.array((firms, units, self._pending_pairs) if one_pair else (firms, units),
+                        dtype=np.int64)
+        ints_ordered = ints[:2, order]
+        cols = {"enterprise": ints_ordered[0], "unit": ints_ordered[1], "at": at[order]}
+        if self._plain:  # one pair each, none joint: the columns are constant (shared views)
+            if self._ones.size < n:
+                self._ones = np.ones(max(n, 2 * self._ones.size), dtype=np.int16)
+                self._ones.flags.writeable = False
+                self._falses = np.zeros(self._ones.size, dtype=bool)
+                self._falses.flags.writeable = False
+            cols["domains"] = self._ones[:n]
+            cols["joint"] = self._falses[:n]
         else:
             cols["domains"] = np.array(domains, dtype=np.int16)[order]
             cols["joint"] = np.array(joints, dtype=bool)[order]
-        pairs = np.array(self._pending_pairs, dtype=np.int64)
-        if self._pending_pair_arrays:
-            pairs = np.concatenate([pairs, *self._pending_pair_arrays])
+        if one_pair:
+            pairs = ints[2]
+        else:
+            pairs = np.concatenate([np.array(self._pending_pairs, dtype=np.int64),
+                                    *self._pending_pair_arrays])
         self._pending = ([], [], [], [], [])
         self._pending_pairs, self._pending_pair_arrays = [], []
         self._plain = True

@@ -162,6 +162,10 @@ class Casework:
         inspections, cases = unit.inspections, unit.cases  # changed in place only
         free = [o.free_at for o in officers]
         earliest = min(free)
+        # a clean firm checked for one pair (most tasks) is visited inline, not by inspect
+        violation = self.model.enterprises.views["violation"]
+        add_visit = self.model.visits.add_one
+        clean_firms = self.clean_firms
         while True:
             t = earliest if earliest > lo else lo  # max(earliest, lo) without a builtin call
             if t >= hi:
@@ -182,7 +186,23 @@ class Casework:
             kind = type(task)
             if kind is InspectionTask:  # most tasks
                 k = best_free_officer(free, start, task.domain)
-                self.inspect(unit, officers[k], task, start)
+                pairs = task.pairs
+                if len(pairs) == 1 and violation[pair := pairs.item()] < 0:
+                    # self.inspect(...) of a clean firm checked for one pair, inlined: the same
+                    # work booking, visit and clean check (one call and ~10 lookups less)
+                    officer = officers[k]
+                    travel = self.travel[unit.index][task.grid]
+                    hours = travel + self.host_hours + self.check_hours_per_domain
+                    officer.free_at = self.calendar.add_work_hours(start, hours)
+                    unit.busy_today += hours
+                    if start >= self.warmup:
+                        officer.busy_hours += hours
+                        self.busy_hours += hours
+                    officer.last_domain = task.domain
+                    add_visit(task.enterprise, unit.index, start, pair, task.n_depts >= 2)
+                    clean_firms.append(task.enterprise)
+                else:
+                    self.inspect(unit, officers[k], task, start)
             elif kind is CoordinationTask:
                 k = best_free_officer(free, start, task.domain)
                 self._work(officers[k], start, task.hours)
