@@ -189,15 +189,11 @@ class Casework:
                 pairs = task.pairs
                 if len(pairs) == 1 and violation[pair := pairs.item()] < 0:
                     # self.inspect(...) of a clean firm checked for one pair, inlined: the same
-                    # work booking, visit and clean check (one call and ~10 lookups less)
+                    # work, visit and clean check (one call and ~10 lookups less)
                     officer = officers[k]
-                    travel = self.travel[unit.index][task.grid]
-                    hours = travel + self.host_hours + self.check_hours_per_domain
-                    officer.free_at = self.calendar.add_work_hours(start, hours)
-                    unit.busy_today += hours
-                    if start >= self.warmup:
-                        officer.busy_hours += hours
-                        self.busy_hours += hours
+                    hours = (self.travel[unit.index][task.grid] + self.host_hours
+                             + self.check_hours_per_domain)
+                    self._work(officer, start, hours)
                     officer.last_domain = task.domain
                     add_visit(task.enterprise, unit.index, start, pair, task.n_depts >= 2)
                     clean_firms.append(task.enterprise)
@@ -300,12 +296,7 @@ class Casework:
         n_pairs = len(pairs)
         travel = self.travel[unit.index][task.grid]
         hours = travel + self.host_hours + self.check_hours_per_domain * n_pairs
-        # self._work(officer, start, hours), inlined (one call less per visit)
-        end = officer.free_at = self.calendar.add_work_hours(start, hours)
-        unit.busy_today += hours
-        if start >= self.warmup:
-            officer.busy_hours += hours
-            self.busy_hours += hours
+        end = self._work(officer, start, hours)
         officer.last_domain = task.domain
         ent = m.enterprises
         # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
