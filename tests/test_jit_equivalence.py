@@ -127,3 +127,24 @@ def test_a_model_pickled_mid_run_continues_the_same(monkeypatch: pytest.MonkeyPa
         np.testing.assert_array_equal(copy.cases.cols[name][:len(copy.cases)],
                                       col[:len(reference.cases)], err_msg=name)
     np.testing.assert_array_equal(copy.residents.satisfaction, reference.residents.satisfaction)
+
+
+@kernel
+def _halve(x: float) -> float:
+    return 0.5 * x
+
+
+@kernel
+def _sum_of_halves(xs: np.ndarray) -> float:
+    total = 0.0
+    for v in xs:
+        total += _halve(v)  # a kernel calling a kernel
+    return total
+
+
+def test_a_kernel_calls_another_kernel_plain_and_compiled() -> None:
+    xs = np.array([0.3, 1e-3, 7.0])
+    expected = (0.0 + 0.15) + 0.0005 + 3.5
+    assert _sum_of_halves.py(xs) == expected
+    if jit._numba_installed():
+        assert _sum_of_halves.compiled()(xs) == expected

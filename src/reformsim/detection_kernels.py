@@ -20,13 +20,9 @@ from reformsim.streams import (
     SLOT_MISROUTE,
     SLOT_MISROUTE_TO,
     SLOTS_PER_DAY,
+    premixed_pair_hash,
+    uniform_of_premixed,
 )
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 #: layout of the routing parameters of :func:`route_cases` (a float64 array)
 (P_REPORT, P_UNIFIED, P_DISPATCH, P_DELAY, P_WEEK, P_MISROUTE_P, P_ACCEPT_OWNER,
@@ -222,7 +218,7 @@ def route_cases(case_ids, t0_in, params, out_i, out_t, c_matter, c_domain, c_vio
     max_referrals = np.int64(params[P_MAX_REFERRALS])
     misroute = params[P_MISROUTE] != 0.0
     refer_all = params[P_REFER_ALL] != 0.0
-    key = stream_key[0]
+    key = np.int64(stream_key[0])  # the same bits, as premixed_pair_hash takes them
 
     def add_work_days(t):  # WorkCalendar.add_work_days(t, delay)
         day = math.floor(t)
@@ -241,13 +237,7 @@ def route_cases(case_ids, t0_in, params, out_i, out_t, c_matter, c_domain, c_vio
         t0 = t0_in[k] if t0_in.size else c_detected[cid] + report
         out_t[0, k] = t0
         # the case's key: its pair's hash (premixed) and first slot (ReformModel._case_key_of)
-        x = np.uint64(v_pair[vid]) * _GOLDEN + key
-        x ^= x >> _S30
-        x *= _M1
-        x ^= x >> _S27
-        x *= _M2
-        x ^= x >> _S31
-        premix = x ^ (x >> _S30)
+        premix = premixed_pair_hash(v_pair[vid], key)
         attempt = np.int64(c_attempt[cid])
         slot0 = (np.int64(v_onset[vid]) * 64 + min(attempt, 63)) * SLOTS_PER_DAY
         if team[matter] and not refer_all:
@@ -267,20 +257,9 @@ def route_cases(case_ids, t0_in, params, out_i, out_t, c_matter, c_domain, c_vio
         target = owner
         # misrouting (without unified dispatch): a wrong department first
         if misroute and n_dept > 1:
-            c = np.uint64(slot0 + SLOT_MISROUTE) * _M2 + _GOLDEN
-            x = premix ^ (c ^ (c >> _S30))
-            x *= _M1
-            x ^= x >> _S27
-            x *= _M2
-            x ^= x >> _S31
-            if float(x >> _S11) * _TO_UNIT < misroute_p:
-                c = np.uint64(slot0 + SLOT_MISROUTE_TO) * _M2 + _GOLDEN
-                x = premix ^ (c ^ (c >> _S30))
-                x *= _M1
-                x ^= x >> _S27
-                x *= _M2
-                x ^= x >> _S31
-                other = np.int64(float(x >> _S11) * _TO_UNIT * float(n_dept - 1))
+            if uniform_of_premixed(premix, slot0 + SLOT_MISROUTE) < misroute_p:
+                u = uniform_of_premixed(premix, slot0 + SLOT_MISROUTE_TO)
+                other = np.int64(u * float(n_dept - 1))
                 target = other + (1 if other >= owner else 0)
         first = target
         t = t0
@@ -295,13 +274,7 @@ def route_cases(case_ids, t0_in, params, out_i, out_t, c_matter, c_domain, c_vio
             else:
                 p = 0.0
             if p > 0.0:
-                c = np.uint64(slot0 + SLOT_ACCEPT + min(hop, 50)) * _M2 + _GOLDEN
-                x = premix ^ (c ^ (c >> _S30))
-                x *= _M1
-                x ^= x >> _S27
-                x *= _M2
-                x ^= x >> _S31
-                if float(x >> _S11) * _TO_UNIT < p:
+                if uniform_of_premixed(premix, slot0 + SLOT_ACCEPT + min(hop, 50)) < p:
                     accepted = True
                     break
             if ambiguous:

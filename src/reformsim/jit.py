@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -52,8 +53,12 @@ class Kernel:
         self.__name__ = fn.__name__
         self._compiled: Callable[..., Any] | None = None
 
+    def __call__(self, *args: Any) -> Any:
+        """Run the plain function (inside another kernel's plain function, say)."""
+        return self.py(*args)
+
     def compiled(self) -> Callable[..., Any]:
-        """The numba-compiled function (``njit(cache=True)``; no ``fastmath``).
+        """Return the numba-compiled function (``njit(cache=True)``; no ``fastmath``).
 
         Without ``fastmath`` the compiled loop makes exactly the IEEE operations written, so
         its results equal the plain function's bit for bit.
@@ -61,8 +66,24 @@ class Kernel:
         if self._compiled is None:
             import numba  # deferred: the import costs about 0.5 s
 
-            self._compiled = numba.njit(cache=True, nogil=True)(self.py)
+            self._compiled = numba.njit(cache=True, nogil=True)(_with_compiled_callees(self.py))
         return self._compiled
+
+
+def _with_compiled_callees(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` seeing, in place of every :class:`Kernel` among its globals, the compiled function.
+
+    A kernel may call another kernel by name (e.g. a keyed uniform of :mod:`reformsim.streams`):
+    numba compiles the call only when the name refers to a compiled function.
+    """
+    callees = {name: value.compiled() for name, value in fn.__globals__.items()
+               if isinstance(value, Kernel) and name in fn.__code__.co_names}
+    if not callees:
+        return fn
+    clone = types.FunctionType(fn.__code__, {**fn.__globals__, **callees}, fn.__name__,
+                               fn.__defaults__, fn.__closure__)
+    clone.__qualname__, clone.__module__, clone.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
+    return clone
 
 
 #: every kernel defined so far, by qualified name (filled as modules are imported)
@@ -70,7 +91,7 @@ KERNELS: dict[str, Kernel] = {}
 
 
 def kernel(fn: Callable[..., Any]) -> Kernel:
-    """Decorator: make ``fn`` a :class:`Kernel` (compiled lazily, see :meth:`Kernel.compiled`)."""
+    """Make ``fn`` a :class:`Kernel` (compiled lazily, see :meth:`Kernel.compiled`); a decorator."""
     k = Kernel(fn)
     KERNELS[f"{fn.__module__}.{fn.__qualname__}"] = k
     return k
