@@ -438,7 +438,11 @@ class ReformModel(mesa.Model):
 
     def _append_cases(self, vids: np.ndarray, source: np.ndarray, detected_at: np.ndarray,
                       complainant: np.ndarray) -> np.ndarray:
-        """Append the case rows of violations ``vids`` (the columns :meth:`open_case` writes)."""
+        """Append the case rows of violations ``vids`` (the columns :meth:`open_case` writes).
+
+        :func:`reformsim.detection_kernels.detect_day` writes the same row for detected cases:
+        change the two together.
+        """
         v = self.violations.cols
         attempt = v["n_cases"][vids].copy()
         v["n_cases"][vids] += 1
