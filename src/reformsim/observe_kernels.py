@@ -26,7 +26,8 @@ from reformsim.population import BLACK, GREEN, YELLOW
 PW_BLOCKSIZE = 128
 
 #: word constants of :func:`observe_day`'s colour count (colour codes 0, 1, 2 in bytes)
-assert (GREEN, YELLOW, BLACK) == (0, 1, 2)
+if (GREEN, YELLOW, BLACK) != (0, 1, 2):  # the word arithmetic below relies on these codes
+    raise RuntimeError(f"colour codes: expected (0, 1, 2), got {(GREEN, YELLOW, BLACK)}")
 _W0, _W1, _W56 = np.uint64(0), np.uint64(1), np.uint64(56)
 _BYTE_ONES = np.uint64(0x0101010101010101)
 _NOT_COLOUR = np.uint64(0xFCFCFCFCFCFCFCFC)

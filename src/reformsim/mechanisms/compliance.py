@@ -404,7 +404,8 @@ class Compliance:
         The kernel copies records as words, so the copies are bit for bit.
         """
         words = len(DRAW_DTYPE.names)
-        assert DRAW_DTYPE.itemsize == 8 * words  # every field has 64 bits
+        if DRAW_DTYPE.itemsize != 8 * words:  # every field must have 64 bits
+            raise RuntimeError(f"DRAW_DTYPE: expected 64-bit fields, got {DRAW_DTYPE}")
         #: :attr:`block_draws` and :attr:`new_draws` as rows of words (views)
         self.block_words = self.block_draws.view(np.int64).reshape(-1, words)
         self.new_words = self.new_draws.view(np.int64).reshape(-1, words)
