@@ -330,6 +330,15 @@ class ReformModel(mesa.Model):
         self._seq += 1
         return self._seq
 
+    @property
+    def last_seq(self) -> int:
+        """The value :meth:`next_seq` returned last (0 before its first call)."""
+        return self._seq
+
+    def take_seqs(self, k: int) -> None:
+        """Use up the next ``k`` values of :meth:`next_seq` (assigned by the caller in a batch)."""
+        self._seq += k
+
     def in_window(self, day: int) -> bool:
         """Whether ``day`` is after the warm-up (counted in KPIs)."""
         return day >= self.config.run.warmup_days

@@ -330,12 +330,12 @@ class InspectionPlanning:
         u = rng.random(cand.size)
         if body_of is None:
             body_of = m._joint_inspector_units()
-        seq0 = m._seq  # the next seqs of model.next_seq, in firm then department order
+        seq0 = m.last_seq  # the kernel numbers the visits seq0 + 1, ..., as next_seq would
         table = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
                        ent.planned_this_year, rows, seq0, bounds)
         if table.shape[0] == 0:
             return
-        m._seq = seq0 + table.shape[0]
+        m.take_seqs(table.shape[0])
         if joint:
             idx, seqs, g, nd, a, b, d = table.T.tolist()
             pairs = map(self._pair_ids.__getitem__, map(slice, a, b))
