@@ -543,14 +543,14 @@ class ReformModel(mesa.Model):
 
     def joint_inspector(self, enterprise: int) -> WorkUnit:
         """Who carries out a joint visit: the area squad if the team works, else the lead department."""
-        return self.units[int(self._joint_inspector_units()[enterprise])]
+        return self.units[int(self.joint_inspector_units()[enterprise])]
 
     def joint_inspectors(self, enterprises: np.ndarray) -> list[WorkUnit]:
         """:meth:`joint_inspector` of several enterprises."""
         units = self.units
-        return [units[u] for u in self._joint_inspector_units()[enterprises].tolist()]
+        return [units[u] for u in self.joint_inspector_units()[enterprises].tolist()]
 
-    def _joint_inspector_units(self) -> np.ndarray:
+    def joint_inspector_units(self) -> np.ndarray:
         """Index in :attr:`units` of each enterprise's joint inspector.
 
         Computed once for each state of "the team has power over some matter", which only the

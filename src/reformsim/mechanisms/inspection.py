@@ -329,7 +329,7 @@ class InspectionPlanning:
             cand = np.zeros(0, dtype=np.int64)
         u = rng.random(cand.size)
         if body_of is None:
-            body_of = m._joint_inspector_units()
+            body_of = m.joint_inspector_units()
         seq0 = m.last_seq  # the kernel numbers the visits seq0 + 1, ..., as next_seq would
         table = choose(cand, u, self._accept, ent.colour, firm_of, body_of,
                        ent.planned_this_year, rows, seq0, bounds)
