@@ -23,10 +23,11 @@ def _queue_distinct_visits(m: ReformModel, seed: int) -> None:
     ent.last_visit_day[recent] = m.day - 5.0
     ent.last_visit_body[recent] = rng.integers(0, n_depts, recent.size)
     ent.visits_12m[firms[10:30]] += 50.0  # beyond tolerance
-    for e in firms.tolist():
-        unit = int(rng.integers(0, len(m.units)))
-        at = m.day + float(rng.choice([0.4, 0.5, 0.6]))  # ties in time keep insertion order
-        m.visits.add(e, unit, at, ent.pairs_of(e), unit >= n_depts)
+    units = rng.integers(0, len(m.units), firms.size)
+    at = m.day + rng.choice([0.4, 0.5, 0.6], firms.size)  # ties in time keep insertion order
+    pairs = [ent.pairs_of(e) for e in firms.tolist()]
+    m.visits.stage(firms, units, at, np.array([p.size for p in pairs], dtype=np.int16),
+                   units >= n_depts, np.concatenate(pairs))
 
 
 def test_booking_distinct_firms_equals_the_grouped_booking(small_siloed: Scenario,
@@ -55,8 +56,9 @@ def test_booking_distinct_firms_equals_the_grouped_booking(small_siloed: Scenari
 
 def test_take_pending_sorts_by_time_and_keeps_ties_in_order(small_siloed: Scenario) -> None:
     m = ReformModel(small_siloed, seed=1)
-    for e, at in ((5, 2.5), (3, 2.25), (9, 2.5), (1, 2.25)):
-        m.visits.add(e, 0, at, np.array([e]), False)
+    firms = np.array([5, 3, 9, 1])
+    m.visits.stage(firms, np.zeros(4, dtype=np.int64), np.array([2.5, 2.25, 2.5, 2.25]),
+                   np.ones(4, dtype=np.int16), np.zeros(4, dtype=bool), firms.copy())
     rows, pairs = m.visits.take_pending()
     assert rows["enterprise"].tolist() == [3, 1, 5, 9]
     assert sorted(pairs.tolist()) == [1, 3, 5, 9]

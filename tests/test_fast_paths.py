@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import heapq
-from collections import deque
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -266,22 +263,6 @@ def test_add_work_hours_with_a_remembered_window_equals_a_fresh_calendar(days, h
         assert cal.add_work_hours(start, h) == WorkCalendar(days, hours).add_work_hours(start, h)
 
 
-def test_ranking_kept_through_gains_equals_a_fresh_ranking(small_integrated) -> None:
-    """Officers ranked by skill per domain: gains update the cached ranking as a fresh sort."""
-    m = ReformModel(small_integrated, seed=5)
-    unit = max(m.units, key=lambda u: len(u.officers))
-    n_dom = unit.skill_matrix.shape[1]
-    rng = np.random.default_rng(1)
-    free = [0.0] * len(unit.officers)
-    for _ in range(300):
-        d = int(rng.integers(n_dom))
-        unit.best_free_officer(free, 0.0, d)  # ranks the domain if not cached
-        officer = unit.officers[int(rng.integers(len(unit.officers)))]
-        officer.gain_experience(d, float(rng.choice([0.0, 1.0, 3.0])))
-        fresh = (-unit.skill_matrix[:, d]).argsort(kind="stable").tolist()
-        assert unit._ranking[d] == (fresh, unit.skill_matrix[:, d].tolist())
-
-
 def test_one_case_opened_with_scalars_equals_the_batch_row(small_integrated) -> None:
     """open_case (and open_cases of one violation) write the row a batch of two writes."""
     a, b = ReformModel(small_integrated, seed=6), ReformModel(small_integrated, seed=6)
@@ -295,33 +276,3 @@ def test_one_case_opened_with_scalars_equals_the_batch_row(small_integrated) -> 
     b.open_cases(np.array([2]), np.array([3], np.int8), np.array([6.25]), np.array([-1]))
     assert Table.to_frame(a.cases).equals(Table.to_frame(b.cases))
     assert a.violations.to_frame().equals(b.violations.to_frame())
-
-
-def _next_task_reference(cases: list, inspections: list, t: float) -> tuple | None:
-    """The queue rule written out: a ready case, a ready inspection, else the earlier head."""
-    if cases and cases[0][0] <= t:
-        return heapq.heappop(cases)
-    if inspections and inspections[0][0] <= t:
-        return heapq.heappop(inspections)
-    if not cases and not inspections:
-        return None
-    if cases and (not inspections or cases[0] < inspections[0]):
-        return heapq.heappop(cases)
-    return heapq.heappop(inspections)
-
-
-def test_next_task_follows_the_queue_rule(small_integrated) -> None:
-    cw = ReformModel(small_integrated, seed=1).casework
-    rng = np.random.default_rng(3)
-    for _ in range(300):
-        ready = np.round(rng.uniform(10, 12, rng.integers(0, 8)), 1).tolist()
-        kinds = rng.random(len(ready)) < 0.5
-        cases = [(r, s, s) for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if c]
-        insp = [(r, s, "visit") for s, (r, c) in enumerate(zip(ready, kinds, strict=True)) if not c]
-        heapq.heapify(cases)
-        heapq.heapify(insp)
-        # the inspection queue is a deque in order (WorkUnit.push_inspection)
-        unit = SimpleNamespace(cases=list(cases), inspections=deque(sorted(insp)))
-        t = float(np.round(rng.uniform(10, 12), 1))
-        for _ in range(len(ready) + 1):
-            assert cw._next_task(unit, t) == _next_task_reference(cases, insp, t)

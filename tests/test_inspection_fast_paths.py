@@ -79,7 +79,7 @@ def test_dyadic_rates_and_their_exactness_bound() -> None:
 
 
 def _record_plans(m: ReformModel) -> list[tuple]:
-    """Record every planned visit as it is queued: unit, time and the task's fields."""
+    """Record every planned visit as the numpy paths queue it: unit, time and the task's fields."""
     planned: list[tuple] = []
     for unit in m.units:
         def record(at, t, push=unit.push_inspection, index=unit.index):
@@ -87,12 +87,6 @@ def _record_plans(m: ReformModel) -> list[tuple]:
                             t.n_depts, t.domain))
             push(at, t)
         unit.push_inspection = record  # type: ignore[method-assign]
-
-        def record_many(at, entries, extend=unit.extend_inspections, record=record):
-            for _, _, t in entries:  # the compiled path queues a unit's visits at once
-                record(at, t, push=lambda *_: None)
-            extend(at, entries)
-        unit.extend_inspections = record_many  # type: ignore[method-assign]
     return planned
 
 
@@ -119,13 +113,20 @@ def test_one_pair_visits_equal_the_grouped_department_plans(small_siloed: Scenar
     assert_same_summary(fast.recorder.summary(), general.recorder.summary())
 
 
-def test_joint_visits_check_each_firms_pairs(small_integrated: Scenario) -> None:
+@pytest.mark.parametrize("flag", ["1", "0"])
+def test_joint_visits_check_each_firms_pairs(small_integrated: Scenario, flag: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from reformsim.work_queues import DOM, ENT, GRID, NDEPTS, P0, P1
+
+    monkeypatch.setenv("REFORMSIM_JIT", flag)
     m = ReformModel(small_integrated, seed=5)
-    plans = _record_plans(m)
-    m.run_for(20)
+    for day in range(5):  # planning only: the visits stay queued
+        m.inspection_planning.step(day)
     ent = m.enterprises
-    assert plans
-    for _, _, e, grid, pairs, _, n_depts, domain in plans:
+    rows = np.concatenate([m.queues.queued_visits(u.index) for u in m.units]).astype(np.int64)
+    assert len(rows) > 10
+    for e, grid, domain, n_depts, p0, p1 in rows[:, [ENT, GRID, DOM, NDEPTS, P0, P1]].tolist():
+        pairs = m.queues.pairs[p0:p1].tolist()
         assert pairs == list(range(ent.pair_start[e], ent.pair_start[e + 1]))
         assert grid == ent.grid[e] and domain == ent.pair_dom[pairs[0]]
         assert n_depts == m.depts_of_firm[e]

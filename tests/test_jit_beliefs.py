@@ -126,13 +126,13 @@ def _queue_busy_visits(m: ReformModel, seed: int) -> None:
     ent.last_visit_day[firms[:15]] = m.day - 5.0
     ent.last_visit_body[firms[:15]] = rng.integers(0, n_depts, 15)
     ent.visits_12m[firms[10:25]] += 50.0
-    for e in rng.choice(firms, 60).tolist():
-        unit = int(rng.integers(0, len(m.units)))
-        at = m.day + float(rng.choice([0.4, 0.5, 0.6]))
-        if rng.random() < 0.5:
-            m.visits.add_one(e, unit, at, int(ent.pair_start[e]), unit >= n_depts)
-        else:
-            m.visits.add(e, unit, at, ent.pairs_of(e), unit >= n_depts)
+    visited = rng.choice(firms, 60)
+    units = rng.integers(0, len(m.units), visited.size)
+    at = m.day + rng.choice([0.4, 0.5, 0.6], visited.size)
+    pairs = [ent.pair_start[e: e + 1] if rng.random() < 0.5 else ent.pairs_of(e)
+             for e in visited.tolist()]
+    m.visits.stage(visited, units, at, np.array([p.size for p in pairs], dtype=np.int16),
+                   units >= n_depts, np.concatenate(pairs).astype(np.int64))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

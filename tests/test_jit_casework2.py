@@ -104,11 +104,14 @@ def test_runs_identical_with_and_without_kernels(monkeypatch: pytest.MonkeyPatch
 
 
 def _fill(log: VisitLog, visits: list[tuple]) -> None:
-    for e, u, t, pairs, joint in visits:
-        if isinstance(pairs, int):
-            log.add_one(e, u, t, pairs, joint)
-        else:
-            log.add(e, u, t, np.asarray(pairs, dtype=np.int64), joint)
+    """Stage the visits (firm, unit, time, pairs, joint) as casework does at the end of a day."""
+    pairs = [np.atleast_1d(np.asarray(v[3], dtype=np.int64)) for v in visits]
+    log.stage(np.array([v[0] for v in visits], dtype=np.int64),
+              np.array([v[1] for v in visits], dtype=np.int64),
+              np.array([v[2] for v in visits], dtype=np.float64),
+              np.array([p.size for p in pairs], dtype=np.int16),
+              np.array([v[4] for v in visits], dtype=bool),
+              np.concatenate([np.zeros(0, dtype=np.int64), *pairs]))
 
 
 def _expected(visits: list[tuple]) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -122,9 +125,8 @@ def _expected(visits: list[tuple]) -> tuple[dict[str, np.ndarray], np.ndarray]:
                             dtype=np.int16)[order],
         "joint": np.array([v[4] for v in visits], dtype=bool)[order],
     }
-    one = [v[3] for v in visits if isinstance(v[3], int)]
-    many = [np.asarray(v[3], dtype=np.int64) for v in visits if not isinstance(v[3], int)]
-    return cols, np.concatenate([np.array(one, dtype=np.int64), *many])
+    pairs = [np.atleast_1d(np.asarray(v[3], dtype=np.int64)) for v in visits]
+    return cols, np.concatenate([np.zeros(0, dtype=np.int64), *pairs])
 
 
 @pytest.mark.parametrize("kind", ["empty", "plain", "joint-late", "multi-late", "mixed"])

@@ -101,10 +101,15 @@ def test_compile_all_readies_every_registered_kernel(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("REFORMSIM_JIT", "1")
     names = jit.compile_all()
     assert names == sorted(jit.KERNELS)
-    # every kernel of the model was called (compiled for its argument types) by the warm-up
-    ours = [jit.KERNELS[n] for n in names if n.startswith("reformsim.")]
-    assert all(k.compiled().signatures for k in ours), [
-        n for n in names if n.startswith("reformsim.") and not jit.KERNELS[n].compiled().signatures]
+    # every kernel of the model was called (compiled for its argument types) by the warm-up,
+    # or is only called by other kernels (compiled into them)
+    ours = {n: jit.KERNELS[n] for n in names if n.startswith("reformsim.")}
+    called = {k.__name__ for k in ours.values() for k2 in ours.values() if k2 is not k
+              and k.__name__ in k2.py.__code__.co_names}
+    unready = [n for n, k in ours.items() if not k.compiled().signatures and k.__name__ not in called]
+    assert not unready, unready
+    for name in ("heap_push", "insert_visit"):  # callees that Python calls too
+        assert jit.KERNELS[f"reformsim.work_queues.{name}"].compiled().signatures
 
 
 @pytest.mark.parametrize("flag", ["1", "0"])

@@ -24,9 +24,8 @@ def _run(sc: Scenario, jit_on: bool, monkeypatch: pytest.MonkeyPatch, days: int 
     return m
 
 
-def _queue(unit) -> list[tuple]:
-    return [(r, s, t.enterprise, t.grid, t.pairs.tolist(), t.planned_at, t.n_depts, t.domain)
-            for r, s, t in unit.inspections]
+def _queue(unit) -> list[list[float]]:
+    return unit.model.queues.queued_visits(unit.index).tolist()
 
 
 @pytest.mark.parametrize("name, extra", [

@@ -8,9 +8,6 @@ created on demand (``model.enterprise(i)``, ``model.materialize_facades()``), ne
 
 from __future__ import annotations
 
-import bisect
-import heapq
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -31,16 +28,17 @@ class WorkUnit(mesa.Agent):
     Attributes
     ----------
     index : int
-        Position in ``model.units``; used in the case log.
+        Position in ``model.units``; used in the case log and in ``model.queues``.
     name : str
     base_xy : ndarray
         Where its officers start trips from.
     officers : list of Officer
-    cases : list
-        Heap of ``(ready_at, seq, task)``; cases are served before inspections.
-    inspections : deque
-        ``(ready_at, seq, task)`` in increasing order: a queue, popped from the left (plans
-        arrive in that order, see :meth:`push_inspection`).
+    officer_range : tuple of int
+        The officers' rows ``[first, end)`` in the model's officer arrays
+        (:meth:`ReformModel.bind_officers <reformsim.model.ReformModel.bind_officers>`).
+
+    The unit's queues (planned visits; cases and coordination work, served first) live in
+    ``model.queues`` (:class:`~reformsim.work_queues.WorkQueues`).
     """
 
     def __init__(self, model: ReformModel, index: int, name: str, base_xy: np.ndarray) -> None:
@@ -49,67 +47,47 @@ class WorkUnit(mesa.Agent):
         self.name = name
         self.base_xy = base_xy
         self.officers: list[Officer] = []
-        #: officers' current skills, one row each (``Officer.skills`` are views of the rows)
+        self.officer_range = (0, 0)
+        #: officers' current skills, one row each (rows of the model's officer skill matrix;
+        #: ``Officer.skills`` are views of the rows)
         self.skill_matrix = np.zeros((0, 0))
         #: officers' experience and constant room to learn ``1 - skill0``, one row each
-        #: (``Officer.experience`` and its room are views of the rows)
         self.experience_matrix = np.zeros((0, 0))
         self._room_matrix = np.zeros((0, 0))
-        self.cases: list[tuple[float, int, Any]] = []
-        self.inspections: deque[tuple[float, int, Any]] = deque()
-        self.busy_today = 0.0
-        #: per domain: the officers' positions ranked by skill there (most skilled first, ties
-        #: by position) and their skills there as Python floats, until skills change
-        self._ranking: dict[int, tuple[list[int], list[float]]] = {}
 
     def push_case(self, ready_at: float, task: Any) -> None:
-        """Queue a case task."""
-        heapq.heappush(self.cases, (ready_at, self.model.next_seq(), task))
+        """Queue a case (its id) or coordination work (a ``CoordinationTask``)."""
+        queues = self.model.queues
+        if isinstance(task, int | np.integer):
+            queues.push_case(self.index, ready_at, self.model.next_seq(), int(task))
+        else:
+            queues.push_coordination(self.index, ready_at, self.model.next_seq(), task.hours,
+                                     task.domain)
 
     def push_inspection(self, ready_at: float, task: Any) -> None:
-        """Queue an inspection task.
+        """Queue a planned visit (an ``InspectionTask``), ordered by ``(ready_at, seq)``."""
+        self.model.queues.push_visit(self.index, ready_at, self.model.next_seq(),
+                                     task.enterprise, task.grid, task.domain, task.n_depts,
+                                     np.asarray(task.pairs))
 
-        Planned visits arrive in order of ``(ready_at, seq)`` (each day's plans are ready at
-        the day's start and ``seq`` grows), so an entry normally joins the end of the queue and
-        the head is the smallest entry, as a heap's would be; an entry ready earlier than the
-        last one is inserted at its place.
+    def bind_skills(self, skills: np.ndarray, experience: np.ndarray, room: np.ndarray,
+                    first: int) -> None:
+        """Make the unit's matrices and its officers' vectors views of the model's rows.
+
+        ``skills``, ``experience`` and ``room`` are the model's officer x domain matrices; the
+        unit's officers are rows ``first, first + 1, ...``. :meth:`forget` and :meth:`train`
+        then update every officer of the unit at once, and compiled casework sees the change.
         """
-        entry = (ready_at, self.model.next_seq(), task)
-        queue = self.inspections
-        if not queue or queue[-1][0] <= ready_at:  # a new seq is larger than any queued one
-            queue.append(entry)
-        else:
-            bisect.insort(queue, entry)
-
-    def extend_inspections(self, ready_at: float, entries: list[tuple[float, int, Any]]) -> None:
-        """Queue several inspection entries ``(ready_at, seq, task)`` of increasing ``seq``.
-
-        The same queue as :meth:`push_inspection` of each in turn (the entries' ``seq`` come
-        from ``model.next_seq``).
-        """
-        queue = self.inspections
-        if not queue or queue[-1][0] <= ready_at:
-            queue.extend(entries)
-        else:
-            for entry in entries:
-                bisect.insort(queue, entry)
-
-    def bind_skills(self) -> None:
-        """Gather the officers' skill and experience vectors into matrices (rows shared as views).
-
-        :meth:`forget` and :meth:`train` then update every officer of the unit at once.
-        """
-        if not self.officers:
-            return
-        self.skill_matrix = np.vstack([o.skills for o in self.officers])
-        self.experience_matrix = np.vstack([o.experience for o in self.officers])
-        self._room_matrix = np.vstack([o._room0 for o in self.officers])
+        end = first + len(self.officers)
+        self.officer_range = (first, end)
+        self.skill_matrix = skills[first:end]
+        self.experience_matrix = experience[first:end]
+        self._room_matrix = room[first:end]
         for k, o in enumerate(self.officers):
             o.skills = self.skill_matrix[k]
             o.experience = self.experience_matrix[k]
             o._room0 = self._room_matrix[k]
-            o.position = k
-        self._ranking.clear()
+            o.row = first + k
 
     def forget(self, phi: float) -> None:
         """:meth:`Officer.forget` for every officer of the unit (the same operations per row)."""
@@ -129,63 +107,16 @@ class WorkUnit(mesa.Agent):
         decay **= -self.model.learning_exponent
         decay *= self._room_matrix
         np.subtract(1.0, decay, out=self.skill_matrix)
-        self._ranking.clear()
 
-    def best_free_officer(self, free: list[float], start: float, domain: int) -> int:
-        """Index of the most skilled officer in ``domain`` free at ``start`` (ties: the first).
-
-        ``free`` holds the officers' free times. The ranking per domain is cached: a gain of
-        skill updates it in place (:meth:`skill_rose`), other skill changes drop it.
-        """
-        ranking = self._ranking.get(domain)
-        if ranking is None:
-            ranking = self._rank(domain)
-        for k in ranking[0]:
-            if free[k] <= start:
-                return k
-        raise ValueError(f"free: expected an officer free at {start}, got none")
-
-    def _rank(self, domain: int) -> tuple[list[int], list[float]]:
-        """Rank the officers by skill in ``domain`` (a stable sort) and cache the ranking."""
-        skills = self.skill_matrix[:, domain]
-        ranking = (-skills).argsort(kind="stable").tolist(), skills.tolist()
-        self._ranking[domain] = ranking
-        return ranking
-
-    def skill_rose(self, k: int, domain: int, skill: float) -> None:
-        """Update the cached ranking of ``domain``: officer ``k``'s skill there is now ``skill``.
-
-        A rise moves ``k`` ahead of the officers now less skilled, or as skilled but later in
-        the unit: the order a fresh stable sort gives, without sorting.
-        """
-        ranking = self._ranking.get(domain)
-        if ranking is None:
-            return
-        order, skills = ranking
-        if skill < skills[k]:  # not a rise: rank afresh when next needed
-            del self._ranking[domain]
-            return
-        skills[k] = skill
-        i = order.index(k)
-        while i:
-            j = order[i - 1]
-            if skills[j] > skill or (skills[j] == skill and j < k):
-                break
-            order[i] = j
-            i -= 1
-        order[i] = k
-
-    def skills_changed(self, domain: int | None = None) -> None:
-        """Forget the cached ranking for one domain (or all) after skills changed."""
-        if domain is None:
-            self._ranking.clear()
-        else:
-            self._ranking.pop(domain, None)
+    @property
+    def busy_today(self) -> float:
+        """Hours the unit's officers worked on tasks today."""
+        return float(self.model.casework.ufs[self.index, 1])
 
     @property
     def backlog(self) -> int:
         """Tasks waiting in the queue."""
-        return len(self.cases) + len(self.inspections)
+        return self.model.queues.backlog(self.index)
 
 
 class Department(WorkUnit):
@@ -212,6 +143,9 @@ class Officer(mesa.Agent):
     Skill in domain ``d`` follows a learning curve with forgetting (domain.md M12, Wright 1936):
     ``skill_d = 1 - (1 - skill0_d) * (1 + n_d) ** (-b)``, ``b = -log2(LR)``, where ``n_d`` is the
     officer's (depreciating) experience in cases of domain ``d``.
+
+    Casework keeps the officer's working state in the model's officer arrays (row :attr:`row`):
+    :attr:`free_at`, :attr:`busy_hours` and :attr:`last_domain` read them.
     """
 
     def __init__(self, model: ReformModel, kind: str, home_domain: int, skill0: np.ndarray) -> None:
@@ -223,28 +157,39 @@ class Officer(mesa.Agent):
         self._room0 = 1.0 - skill0
         self.experience = np.zeros_like(skill0)
         self.skills = skill0.astype(float).copy()
-        self.free_at = 0.0
-        self.busy_hours = 0.0
         self.unit: WorkUnit | None = None
-        #: domain of the officer's last task (-1 before the first): a switch costs time (M12)
-        self.last_domain = -1
-        #: position in ``unit.officers`` (set by :meth:`WorkUnit.bind_skills`)
-        self.position = -1
+        #: row in the model's officer arrays (set by :meth:`WorkUnit.bind_skills`)
+        self.row = -1
+
+    @property
+    def free_at(self) -> float:
+        """When the officer's current task ends (model days)."""
+        return float(self.model.officer_state[self.row, 0])
+
+    @property
+    def busy_hours(self) -> float:
+        """Hours worked on tasks since the warm-up."""
+        return float(self.model.officer_state[self.row, 1])
+
+    @property
+    def last_domain(self) -> int:
+        """Domain of the officer's last task (-1 before the first): a switch costs time (M12)."""
+        return int(self.model.officer_state[self.row, 2])
 
     def skill(self, domain: int) -> float:
         """Current skill in a domain, in [0, 1]."""
         return float(self.skills[domain])
 
     def gain_experience(self, domain: int, amount: float = 1.0) -> None:
-        """Add experience in one domain and update the skill there."""
+        """Add experience in one domain and update the skill there.
+
+        Compiled casework does the same for each handled case (``casework_kernels``).
+        """
         # on Python floats: the same IEEE operations (and libm pow) as on the float64 elements
         experience = self.experience.item(domain) + amount
         self.experience[domain] = experience
         b = self.model.learning_exponent
-        skill = 1.0 - self._room0.item(domain) * (1.0 + experience) ** (-b)
-        self.skills[domain] = skill
-        if self.unit is not None:
-            self.unit.skill_rose(self.position, domain, skill)
+        self.skills[domain] = 1.0 - self._room0.item(domain) * (1.0 + experience) ** (-b)
 
     def train(self, gain: np.ndarray) -> None:
         """Add experience in every domain at once (training, exchange sessions)."""
@@ -262,8 +207,6 @@ class Officer(mesa.Agent):
         decay **= -self.model.learning_exponent  # the same power as ``decay ** -b``
         decay *= self._room0
         np.subtract(1.0, decay, out=self.skills)
-        if self.unit is not None:
-            self.unit.skills_changed()
 
 
 class GridWorker(mesa.Agent):
@@ -307,7 +250,7 @@ class Enterprise(_ColumnFacade):
 
     @property
     def risk_type(self) -> str:
-        """honest / rational / imitator / incompetent."""
+        """Honest / rational / imitator / incompetent."""
         return RISK_TYPES[int(self._cols.risk_type[self.index])]
 
     @property

@@ -57,6 +57,10 @@ class Kernel:
         """Run the plain function (inside another kernel's plain function, say)."""
         return self.py(*args)
 
+    def __reduce__(self) -> tuple[Callable[[str, str], Kernel], tuple[str, str]]:
+        """Pickle by name (a model that holds a kernel pickles; it is looked up on loading)."""
+        return _kernel_named, (self.py.__module__, self.py.__qualname__)
+
     def compiled(self) -> Callable[..., Any]:
         """Return the numba-compiled function (``njit(cache=True)``; no ``fastmath``).
 
@@ -84,6 +88,12 @@ def _with_compiled_callees(fn: Callable[..., Any]) -> Callable[..., Any]:
                                fn.__defaults__, fn.__closure__)
     clone.__qualname__, clone.__module__, clone.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
     return clone
+
+
+def _kernel_named(module: str, qualname: str) -> Kernel:
+    """The kernel ``qualname`` of ``module`` (imported if need be)."""
+    importlib.import_module(module)
+    return KERNELS[f"{module}.{qualname}"]
 
 
 #: every kernel defined so far, by qualified name (filled as modules are imported)
@@ -129,5 +139,6 @@ _WARM_UP_LEVERS: tuple[dict[str, Any], ...] = (
     {"pool_seconded_officers": True, "delegated_matters": 100, "unified_dispatch": True,
      "ambiguous_default_to_team": True, "joint_inspection": True, "three_colour": True,
      "first_violation_leniency": True, "whistle_summons": True, "training_hours_per_month": 4.0,
-     "exchange_sessions_per_year": 12.0, "power_review_period_days": 20},
+     "exchange_sessions_per_year": 12.0, "power_review_period_days": 20,
+     "inspection_cap_per_year": 3},
 )

@@ -115,7 +115,7 @@ class Recorder:
         c["colour_share_green"][day] = np.count_nonzero(ent.colour == GREEN) / n_firms
         c["colour_share_yellow"][day] = np.count_nonzero(ent.colour == YELLOW) / n_firms
         c["colour_share_black"][day] = np.count_nonzero(ent.colour == BLACK) / n_firms
-        c["backlog"][day] = sum(u.backlog for u in m.units)
+        c["backlog"][day] = m.queues.total_backlog()
         c["assisted_services"][day] = m.services.assisted_today
         c["assistance_requests"][day] = m.services.requests_today
         c["grid_patrol_hours"][day] = float(m.patrol_hours.sum())
@@ -135,7 +135,7 @@ class Recorder:
             if self._sums is None:
                 self._sums = _sum_plans([x.size for x in xs])
             if self._kernel(xs, *self._sums, ent.colour, m.violating_in_grid, m.team_authority,
-                            self.table, day, sum([u.backlog for u in m.units]),
+                            self.table, day, m.queues.total_backlog(),
                             m.services.assisted_today, m.services.requests_today,
                             m.training.speed_ratio(), m.casework.busy_hours, ent.n_pairs,
                             max(ent.n, 1)):

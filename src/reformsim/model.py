@@ -58,6 +58,7 @@ from reformsim.streams import (
 from reformsim.territory import assemble_territory, build_grids, build_territory
 from reformsim.violations import ViolationLog
 from reformsim.visits import VisitLog
+from reformsim.work_queues import WorkQueues
 
 
 class ReformModel(mesa.Model):
@@ -127,14 +128,13 @@ class ReformModel(mesa.Model):
             self.running = False
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        """Unpickle, then make officers' skill vectors rows of their unit's matrices again.
+        """Unpickle, then make officers' skill vectors rows of the officer matrices again.
 
-        numpy pickles a view as an array of its own; :meth:`WorkUnit.bind_skills` restores the
-        sharing that per-unit forgetting and training rely on (same values).
+        numpy pickles a view as an array of its own; :meth:`bind_officers` restores the sharing
+        that per-unit forgetting, training and compiled casework rely on (same values).
         """
         self.__dict__.update(state)
-        for unit in self.units:
-            unit.bind_skills()
+        self.bind_officers(self._officer_learning)
 
     def run(self) -> ReformModel:
         """Run the remaining days of the scenario."""
@@ -213,6 +213,7 @@ class ReformModel(mesa.Model):
         self.violations = ViolationLog()
         self.cases = CaseLog()
         self.visits = VisitLog()
+        self.queues = WorkQueues(len(self.units), ent.n_pairs)
 
     def _departments_per_firm(self, n_depts: int) -> np.ndarray:
         """Number of departments owning some domain of each firm (its pairs' distinct owners)."""
@@ -284,8 +285,16 @@ class ReformModel(mesa.Model):
             o = Officer(self, "street_staff", -1, np.full(n_dom, cw.street_staff_skill))
             self._assign(o, self.squads[int(staff_to[k])])
         self._check_staffing(depts)
-        for unit in self.units:
-            unit.bind_skills()
+        officers = [o for u in self.units for o in u.officers]
+        learning = np.zeros((3, len(officers), n_dom))
+        for row, o in enumerate(officers):
+            learning[:, row] = o.skills, o.experience, o._room0
+        #: officers' working state, one row each: free time, busy hours, last domain (-1)
+        self.officer_state = np.zeros((len(officers), 3))
+        self.officer_state[:, 2] = -1.0
+        #: officers' unique ids, one per row (the case log's ``officer``)
+        self.officer_ids = np.array([o.unique_id for o in officers], dtype=np.int64)
+        self.bind_officers(learning)
         n_grids = self.territory.n_grids
         self.grid_workers = [GridWorker(self, k % n_grids) for k in range(st.grid_workers)]
         gw = np.bincount([w.grid for w in self.grid_workers], minlength=n_grids).astype(float)
@@ -297,6 +306,22 @@ class ReformModel(mesa.Model):
         #: every enforcement officer (both designs count the same people in utilisation)
         self.case_officers = [o for u in self.units for o in u.officers]
         self.n_case_officers = len(self.case_officers)
+
+    def bind_officers(self, learning: np.ndarray) -> None:
+        """Make ``learning`` (skill, experience, room to learn: 3 x officer x domain) the officers'.
+
+        Officers are rows in unit order; each unit's matrices and each officer's vectors become
+        views of their rows (:meth:`WorkUnit.bind_skills`), and :attr:`unit_officers` holds each
+        unit's first row and the end (for compiled casework).
+        """
+        self._officer_learning = learning
+        first = 0
+        bounds = [0]
+        for unit in self.units:
+            unit.bind_skills(learning[0], learning[1], learning[2], first)
+            first += len(unit.officers)
+            bounds.append(first)
+        self.unit_officers = np.array(bounds, dtype=np.int64)
 
     def _assign(self, officer: Officer, unit: WorkUnit) -> None:
         officer.unit = unit
@@ -501,13 +526,17 @@ class ReformModel(mesa.Model):
         day = int(v["onset_at"].item(vid))
         first = (day * 64 + min(cols["attempt"][cid], 63)) * SLOTS_PER_DAY
         if self._uniform_of_premixed is not None:  # the compiled hash, as int64 bits
-            key = self._case_stream_key
-            if key is None:
-                key = self._case_stream_key = to_int64_bits(
-                    self.streams.keyed_int_key("keyed_cases"))
+            key = self.case_stream_key()
             return self._premixed_pair_hash(v["pair"].item(vid), key), first
         hashed = self.streams.keyed_hash_scalar("keyed_cases", v["pair"].item(vid))
         return premix_hash(hashed), first
+
+    def case_stream_key(self) -> int:
+        """The key of stream ``keyed_cases`` as int64 bits (for the compiled keyed uniforms)."""
+        key = self._case_stream_key
+        if key is None:
+            key = self._case_stream_key = to_int64_bits(self.streams.keyed_int_key("keyed_cases"))
+        return key
 
     def enqueue_case(self, cid: int, unit: WorkUnit, ready: float, transfers: int,
                      first_unit: WorkUnit) -> None:

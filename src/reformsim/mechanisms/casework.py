@@ -34,58 +34,96 @@ Erlang C; Borst, Mandelbaum & Reiman (2004); Wright (1936); Staats & Gino (2012)
 
 from __future__ import annotations
 
-from heapq import heappop
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtri
 
-from reformsim.agents import Officer, Squad, WorkUnit
+from reformsim import casework_kernels as ck
+from reformsim import jit
 from reformsim.caselog import CLOSED, SOURCES
 from reformsim.mechanisms.burden import VisitBurden
-from reformsim.mechanisms.coordination import CoordinationTask
-from reformsim.mechanisms.inspection import STALE_DAYS, InspectionTask
-from reformsim.streams import SLOT_ERROR, SLOT_SERVICE
+from reformsim.mechanisms.inspection import STALE_DAYS
+from reformsim.streams import SLOT_ERROR, SLOT_SERVICE, SLOTS_PER_DAY
+from reformsim.work_queues import DOM, ENT, GRID, NDEPTS, P0, P1, VISIT_COLS
 
 if TYPE_CHECKING:
+    from reformsim.agents import WorkUnit
     from reformsim.model import ReformModel
 
 INSPECTION = SOURCES.index("inspection")
 
 
 class Casework:
-    """Runs every unit's queue for one working day."""
+    """Runs every unit's queue for one working day.
+
+    The queues are served by :func:`~reformsim.casework_kernels.serve_units` (compiled, or its
+    plain Python function with ``REFORMSIM_JIT=0``); visits that find a violation and cases
+    that need support come back here. Served cases' sanctions, trust and complainant
+    satisfaction are applied in the order the cases were served (:meth:`_close_cases`).
+    """
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
-        self.busy_hours = 0.0
         self.available_hours = 0.0
-        self.warmup = float(model.config.run.warmup_days)
-        self.clean_firms: list[int] = []
         self.burden = VisitBurden(model)
-        #: round-trip travel hours from each unit's base to each grid, as Python lists
-        self.travel = [t.tolist() for t in model.travel]
         self.calendar = model.calendar
-        # the scenario is frozen: read its per-task constants once (hot paths run ~10^4 a year)
-        spec = model.config.inspection
-        self.host_hours = spec.host_hours
-        self.check_hours_per_domain = spec.check_hours_per_domain
-        self.find_probability = spec.find_probability
+        kernels = (ck.serve_units, ck.handle_case, ck.work, ck.write_closures)
+        self._serve, self._handle, self._work, self._write_closures = (
+            tuple(k.compiled() for k in kernels) if jit.enabled() else kernels)
+        #: the cases' rows in one compiled loop (None: numpy, with ``REFORMSIM_JIT=0``)
+        self._rows_kernel = ck.case_rows_of.compiled() if jit.enabled() else None
+        #: round-trip travel hours from each unit's base (row) to each grid
+        self.travel = np.array(model.travel, dtype=float).reshape(len(model.units), -1)
+        self.find_probability = model.config.inspection.find_probability
+        self.fs = self._scalars(model)
+        self.io = np.zeros(ck.IO_SIZE, dtype=np.int64)
+        self.io[ck.I_WEEK] = model.calendar.week
+        self.io[ck.I_DIST] = self._distribution(model)
+        #: per unit: start of today's work, busy hours today
+        self.ufs = np.zeros((len(model.units), 2))
+        self._squad_rows = np.array([u.index for u in model.squads], dtype=np.int64)
+        #: per matter: complexity, 1.0 if technical (a support request may be needed, M10)
+        self.matters = np.stack([model.catalog.complexity,
+                                 model.coordination.technical.astype(float)], axis=1)
+        #: per case: its service and error draws, domain, matter, grid (rows < ``_n_cases``)
+        self.case_rows = np.zeros((256, ck.CU_COLS))
+        self._n_cases = 0
+        #: today's visits and served cases (closures), filled by the kernel and by Python
+        self.visit_rows = np.zeros((64, ck.VIS_COLS))
+        self.closures = np.zeros((64, ck.CLO_COLS))
+        self.task_row = np.zeros(VISIT_COLS)
+
+    @staticmethod
+    def _scalars(model: ReformModel) -> np.ndarray:
+        """Return the kernel's float scalars (``F_*``) from the scenario."""
+        spec, cw = model.config.inspection, model.config.casework
+        s2 = np.log1p(cw.service_cv**2)  # log-scale variance of a lognormal service time
+        fs = np.zeros(ck.FS_SIZE)
+        fs[ck.F_WARMUP] = float(model.config.run.warmup_days)
+        fs[ck.F_STALE] = STALE_DAYS
+        fs[ck.F_HOST], fs[ck.F_CHECK] = spec.host_hours, spec.check_hours_per_domain
+        fs[ck.F_KAPPA], fs[ck.F_HANDLING] = cw.kappa_complex, cw.handling_hours
+        fs[ck.F_SWITCH] = 1.0 + cw.switch_cost
+        fs[ck.F_ERR0] = cw.error_rate_at_zero_skill
+        fs[ck.F_HALF_S2], fs[ck.F_SIGMA] = float(0.5 * s2), float(np.sqrt(s2))
+        fs[ck.F_B] = model.learning_exponent
+        fs[ck.F_SUPPORT] = model.config.coordination.support_skill_threshold
+        fs[ck.F_CAL_START], fs[ck.F_CAL_LENGTH] = model.calendar.start, model.calendar.length
+        return fs
+
+    @staticmethod
+    def _distribution(model: ReformModel) -> int:
         cw = model.config.casework
-        self.kappa_complex = cw.kappa_complex
-        self.handling_hours = cw.handling_hours
-        self.switch_factor = 1.0 + cw.switch_cost
-        self.error_rate_at_zero_skill = cw.error_rate_at_zero_skill
         dist = cw.service_time_distribution
-        #: service time equals its mean (no draw)
-        self.fixed_service = dist == "fixed" or (dist == "lognormal" and cw.service_cv == 0)
-        self.exponential_service = dist == "exponential"
-        # log-scale variance of a lognormal service time with coefficient of variation service_cv
-        s2 = np.log1p(cw.service_cv**2)
-        self.half_s2 = float(0.5 * s2)
-        self.sigma = float(np.sqrt(s2))
-        #: complexity of each matter, as a Python list (fast scalar reads)
-        self.complexity = model.catalog.complexity.tolist()
+        if dist == "fixed" or (dist == "lognormal" and cw.service_cv == 0):
+            return ck.FIXED  # the service time equals its mean (no draw)
+        return ck.EXPONENTIAL if dist == "exponential" else ck.LOGNORMAL
+
+    @property
+    def busy_hours(self) -> float:
+        """Officers' hours on tasks since the warm-up."""
+        return float(self.fs[ck.F_BUSY])
 
     def step(self, day: int) -> None:
         """Serve queues until every officer's day is full or the queues are empty."""
@@ -93,22 +131,139 @@ class Casework:
         if not m.calendar.is_working(day):
             return
         lo, hi = m.calendar.window(day)
-        squad_start = lo + m.training.daily_hours / 24.0  # squads train first (M12)
-        for unit in m.units:
-            unit.busy_today = 0.0
-            if unit.officers:
-                self._serve_unit(unit, squad_start if isinstance(unit, Squad) else lo, hi)
+        self.ufs[:, ck.U_START] = lo
+        self.ufs[self._squad_rows, ck.U_START] = lo + m.training.daily_hours / 24.0  # M12
+        self.ufs[:, ck.U_BUSY] = 0.0
+        self.fs[ck.F_HI] = hi
+        io = self.io
+        io[ck.I_UNIT] = io[ck.I_NVIS] = io[ck.I_NCLO] = io[ck.I_CANCELLED] = 0
+        self._room_for_visits(m.queues.total_backlog())
+        while True:
+            self._sync_cases()
+            self._room_for_closures(int(m.queues.heap_n.sum()) + 1)
+            code = self._serve_call()
+            if code == ck.DONE:
+                break
+            self._close_cases()
+            unit = m.units[int(io[ck.I_UNIT])]
+            if code == ck.DIRTY_VISIT:
+                self.inspect(unit, int(io[ck.I_OFFICER]), float(self.fs[ck.F_START]))
+            else:
+                cid = int(io[ck.I_CASE])
+                m.coordination.request_support(unit, cid, int(self.case_rows[cid, ck.C_DOMAIN]),
+                                               float(self.fs[ck.F_START]))
+        self._close_cases()
+        m.inspection_planning.cancelled += int(io[ck.I_CANCELLED])
         if m.in_window(day):
             self.available_hours += m.calendar.hours * m.n_case_officers
         self._close_day()
         self._idle_patrol()
 
+    def _serve_call(self) -> int:
+        """One call of the serving kernel, with the model's queue numbers passed in and out."""
+        m, q = self.model, self.model.queues
+        io = self.io
+        io[ck.I_SEQ] = m.last_seq
+        code = self._serve(q.visits, q.visit_ends, q.heap, q.heap_n, q.coordination, q.pairs,
+                           self.ufs, m.unit_officers, m.officer_state, m._officer_learning,
+                           self.travel, m.enterprises.violation, self.case_rows,
+                           m.cases.cols["support_requests"], self.matters, m.owner_dept,
+                           self.visit_rows, self.closures, self.fs, io, self.task_row)
+        m.take_seqs(int(io[ck.I_SEQ]) - m.last_seq)
+        return code
+
+    def _sync_cases(self) -> None:
+        """Fill :attr:`case_rows` for the cases opened since the last call.
+
+        A case's draws are keyed uniforms (``model.case_uniform``: the same numbers in every
+        design); lognormal service times keep the draw's normal quantile.
+        """
+        m = self.model
+        lo, hi = self._n_cases, len(m.cases)
+        if hi == lo:
+            return
+        while self.case_rows.shape[0] < hi:
+            self.case_rows = np.concatenate([self.case_rows, np.zeros_like(self.case_rows)])
+        c, v = m.cases.cols, m.violations.cols
+        if self._rows_kernel is not None:
+            key = m.case_stream_key()
+            self._rows_kernel(self.case_rows, lo, hi, c["violation_id"], c["attempt"], c["domain"],
+                              c["matter"], c["grid"], v["onset_at"], v["pair"], key)
+        else:
+            vids = c["violation_id"][lo:hi]
+            days = v["onset_at"][vids].astype(np.int64)
+            first = (days * 64 + np.minimum(c["attempt"][lo:hi], 63)) * SLOTS_PER_DAY
+            hashed = m.streams.keyed_hash("keyed_cases", v["pair"][vids])
+            rows = self.case_rows[lo:hi]
+            rows[:, ck.C_SERVICE] = m.streams.uniform_from_hash(hashed, first + SLOT_SERVICE)
+            rows[:, ck.C_ERROR] = m.streams.uniform_from_hash(hashed, first + SLOT_ERROR)
+            rows[:, ck.C_DOMAIN] = c["domain"][lo:hi]
+            rows[:, ck.C_MATTER] = c["matter"][lo:hi]
+            rows[:, ck.C_GRID] = c["grid"][lo:hi]
+        if self.io[ck.I_DIST] == ck.LOGNORMAL:  # the normal quantile of the uniform
+            self.case_rows[lo:hi, ck.C_SERVICE] = ndtri(self.case_rows[lo:hi, ck.C_SERVICE])
+        self._n_cases = hi
+
+    def _room_for_visits(self, k: int) -> None:
+        n = int(self.io[ck.I_NVIS]) + k + 1
+        if self.visit_rows.shape[0] < n:
+            self.visit_rows = np.zeros((max(n, 2 * self.visit_rows.shape[0]), ck.VIS_COLS))
+
+    def _room_for_closures(self, k: int) -> None:
+        n = int(self.io[ck.I_NCLO]) + k + 1
+        if self.closures.shape[0] < n:
+            grown = np.zeros((max(n, 2 * self.closures.shape[0]), ck.CLO_COLS))
+            grown[: self.closures.shape[0]] = self.closures
+            self.closures = grown
+
+    def _close_cases(self) -> None:
+        """Apply the served cases' effects, in the order they were served.
+
+        Their times and officer go into the case log; then, case by case, a handling error
+        (M12: the probability is ``error_rate_at_zero_skill * (1 - skill)``, a wrong ruling that
+        erodes the firm's trust), the sanction (:meth:`Sanctions.decide`) and the complainant's
+        satisfaction (:meth:`ReformModel.residents_feedback`).
+        """
+        n = int(self.io[ck.I_NCLO])
+        if n == 0:
+            return
+        self.io[ck.I_NCLO] = 0
+        m = self.model
+        cases = m.cases.cols
+        self._write_closures(self.closures, n, m.officer_ids, cases["started_at"],
+                             cases["on_scene_at"], cases["officer"], cases["travel_hours"],
+                             cases["service_hours"], cases["closed_at"], cases["status"], CLOSED)
+        rows = self.closures[:n].tolist()
+        for cid, _, erred, _, on_scene, _, _, end in rows:
+            cid = int(cid)
+            if erred:
+                cases["error"][cid] = True
+                m.trust.handling_error(cases["enterprise"].item(cid))
+            m.sanctions.decide(cid, end)
+            m.residents_feedback(cid, on_scene)
+
     def _close_day(self) -> None:
         """Book the day's visits (burden, perceived risk, log) and clean checks."""
+        n = int(self.io[ck.I_NVIS])
+        self.io[ck.I_NVIS] = 0
+        if n == 0:
+            return
+        m = self.model
+        rows = self.visit_rows[:n]
+        firms = rows[:, ck.V_ENT].astype(np.int64)
+        p0, p1 = rows[:, ck.V_P0].astype(np.int64), rows[:, ck.V_P1].astype(np.int64)
+        sizes = p1 - p0
+        if np.all(sizes == 1):
+            pairs = m.queues.pairs[p0]
+        else:  # every visit's range of pair ids, one after another
+            offsets = np.repeat(p0 - (np.cumsum(sizes) - sizes), sizes)
+            pairs = m.queues.pairs[np.arange(int(sizes.sum())) + offsets]
+        m.visits.stage(firms, rows[:, ck.V_UNIT].astype(np.int64), rows[:, ck.V_AT].copy(),
+                       sizes.astype(np.int16), rows[:, ck.V_JOINT] != 0.0, pairs)
         self.burden.book()
-        if self.clean_firms:
-            self.model.sanctions.clean_checks(self.clean_firms)
-            self.clean_firms = []
+        clean = firms[rows[:, ck.V_CLEAN] != 0.0]
+        if clean.size:
+            m.sanctions.clean_checks(clean)
 
     def _idle_patrol(self) -> None:
         """Squad officers patrol their area with a share of their idle hours (日常巡查)."""
@@ -116,224 +271,81 @@ class Casework:
         share = m.config.detection.officer_patrol_share
         per_area = np.zeros(m.territory.n_areas)
         for squad in m.squads:  # one squad per area
-            idle = max(len(squad.officers) * m.calendar.hours - squad.busy_today, 0.0)
+            idle = max(len(squad.officers) * m.calendar.hours - self.ufs[squad.index, ck.U_BUSY],
+                       0.0)
             per_area[squad.area] = share * idle / max(len(m.area_grids[squad.area]), 1)
         m.officer_patrol_hours = per_area[m.territory.area_of_grid]
 
-    def _next_task(self, unit: WorkUnit, t: float) -> tuple[float, int, Any] | None:
-        """Pop the queue entry ``(ready, seq, task)`` to start at ``t``; None if no task waits.
+    def _add_visit(self, unit: int, row: np.ndarray, start: float, clean: bool) -> None:
+        """Append a visit to today's buffer (the kernel appends the clean ones it serves)."""
+        n = int(self.io[ck.I_NVIS])
+        self.visit_rows[n] = (row[ENT], unit, start, row[P0], row[P1],
+                              1.0 if row[NDEPTS] >= 2.0 else 0.0, 1.0 if clean else 0.0)
+        self.io[ck.I_NVIS] = n + 1
 
-        A case ready by ``t`` comes first, then the earlier of the two queue heads (an
-        inspection ready by ``t`` is earlier than any case that is not). :meth:`_serve_unit`
-        applies the same rule inline (one call less per task); keep the two alike.
-        """
-        inspections, cases = unit.inspections, unit.cases
-        if inspections and inspections[0][0] < t - STALE_DAYS:
-            self._drop_stale(unit, t)
-        if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
-            return heappop(cases)
-        if inspections:
-            return inspections.popleft()
-        return None
+    def inspect(self, unit: WorkUnit, k: int, start: float) -> None:
+        """Officer ``k`` carries out the visit in :attr:`task_row`: findings and their cases.
 
-    def _drop_stale(self, unit: WorkUnit, t: float) -> None:
-        """Cancel planned visits not started within ``stale_days`` of planning."""
-        inspections, cutoff, warmup = unit.inspections, t - STALE_DAYS, self.warmup
-        cancelled = 0
-        while inspections and inspections[0][0] < cutoff:
-            ready, _, _task = inspections.popleft()
-            if ready >= warmup:
-                cancelled += 1
-        self.model.inspection_planning.cancelled += cancelled
-
-    def _serve_unit(self, unit: WorkUnit, lo: float, hi: float) -> None:
-        """Serve ``unit``'s queue within today's window ``[lo, hi)``, one task at a time.
-
-        ``free`` holds the officers' free times as they are: one free before ``lo`` is free at
-        ``lo`` (every start is at least ``lo``, so ``free[k] <= start`` tests availability
-        either way). ``earliest`` is their minimum, searched again only when the officer who
-        had it takes a task (no other free time moves).
-        """
-        if not unit.cases and not unit.inspections:  # an empty queue: 1/3 to 2/3 of unit-days
-            return
-        officers = unit.officers
-        case_cols = self.model.cases.views  # the dict, not a view: columns grow by reallocation
-        best_free_officer = unit.best_free_officer
-        inspections, cases = unit.inspections, unit.cases  # changed in place only
-        free = [o.free_at for o in officers]
-        earliest = min(free)
-        # a clean firm checked for one pair (most tasks) is visited inline, not by inspect
-        violation = self.model.enterprises.views["violation"]
-        add_visit = self.model.visits.add_one
-        clean_firms = self.clean_firms
-        while True:
-            t = earliest if earliest > lo else lo  # max(earliest, lo) without a builtin call
-            if t >= hi:
-                return
-            # the queue rule of _next_task, inlined (one call less per task)
-            if inspections and inspections[0][0] < t - STALE_DAYS:
-                self._drop_stale(unit, t)
-            if cases and (not inspections or cases[0][0] <= t or cases[0] < inspections[0]):
-                ready, _, task = heappop(cases)
-            elif inspections:
-                ready, _, task = inspections.popleft()
-            else:
-                return
-            start = ready if ready > t else t
-            if start >= hi:
-                self._requeue(unit, task, ready)
-                return
-            kind = type(task)
-            if kind is InspectionTask:  # most tasks
-                k = best_free_officer(free, start, task.domain)
-                pairs = task.pairs
-                if len(pairs) == 1 and violation[pair := pairs.item()] < 0:
-                    # self.inspect(...) of a clean firm checked for one pair, inlined: the same
-                    # work, visit and clean check (one call and ~10 lookups less)
-                    officer = officers[k]
-                    hours = (self.travel[unit.index][task.grid] + self.host_hours
-                             + self.check_hours_per_domain)
-                    self._work(officer, start, hours)
-                    officer.last_domain = task.domain
-                    add_visit(task.enterprise, unit.index, start, pair, task.n_depts >= 2)
-                    clean_firms.append(task.enterprise)
-                else:
-                    self.inspect(unit, officers[k], task, start)
-            elif kind is CoordinationTask:
-                k = best_free_officer(free, start, task.domain)
-                self._work(officers[k], start, task.hours)
-            else:  # a case id
-                k = best_free_officer(free, start, case_cols["domain"][task])
-                self.handle_case(unit, officers[k], int(task), start)
-            taken = free[k]
-            free[k] = officers[k].free_at  # not earlier than before
-            if taken <= earliest:
-                earliest = min(free)
-
-    def _requeue(self, unit: WorkUnit, task: Any, ready: float) -> None:
-        if isinstance(task, InspectionTask):
-            unit.push_inspection(ready, task)
-        else:
-            unit.push_case(ready, task)
-
-    def _work(self, officer: Officer, start: float, hours: float) -> float:
-        """Book ``hours`` of work from ``start``; return the end time."""
-        end = self.calendar.add_work_hours(start, hours)
-        officer.free_at = end
-        officer.unit.busy_today += hours
-        if start >= self.warmup:
-            officer.busy_hours += hours
-            self.busy_hours += hours
-        return end
-
-    def service_hours(self, cid: int, matter: int, skill: float, switched: bool = False) -> float:
-        """Draw the on-site handling time of one case (hours), from the case's keyed uniform.
-
-        A switch from another domain's task adds a share ``switch_cost`` (M12).
-        """
-        extra = 1.0 + self.kappa_complex * (1.0 - skill)
-        mean = self.complexity[matter] * extra + self.handling_hours
-        if switched:
-            mean *= self.switch_factor
-        if self.fixed_service:
-            return mean
-        u = self.model.case_uniform(cid, SLOT_SERVICE)
-        if self.exponential_service:
-            return float(-mean * np.log1p(-u))
-        return float(np.exp(float(np.log(mean)) - self.half_s2 + self.sigma * float(ndtri(u))))
-
-    def handle_case(self, unit: WorkUnit, officer: Officer, cid: int, start: float,
-                    travel: float | None = None) -> float:
-        """Travel to the case, handle it, decide the sanction, close it. Returns the end time.
-
-        A technical case beyond the officer's skill first waits for the owning department's
-        support (M10) and returns to the queue; then ``start`` is returned.
+        The visit costs travel + host hours + check hours per checked pair. Each open, not yet
+        known violation in a checked pair is found with probability ``find_probability * (0.5 +
+        0.5 * skill)``; a finding the unit has power over is handled on the spot by the same
+        officer, any other is handed over (:meth:`ReformModel.hand_over`).
         """
         m = self.model
-        cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
-        domain = cases["domain"][cid]
-        matter = cases["matter"][cid]
-        skill = officer.skills.item(domain)
-        if m.coordination.needs_support(unit, skill, cid, matter, domain):
-            m.coordination.request_support(unit, cid, domain, start)
-            return start
-        if travel is None:
-            travel = self.travel[unit.index][cases["grid"][cid]]
-        switched = officer.last_domain not in (-1, domain)
-        service = self.service_hours(cid, matter, skill, switched)
-        on_scene = self.calendar.add_work_hours(start, travel / 2.0) if travel > 0 else start
-        end = self._work(officer, start, travel + service)
-        officer.gain_experience(domain)
-        officer.last_domain = domain
-        self._handling_error(cid, skill)
-        cases["started_at"][cid] = start
-        cases["on_scene_at"][cid] = on_scene
-        cases["officer"][cid] = officer.unique_id
-        cases["travel_hours"][cid] = travel
-        cases["service_hours"][cid] = service
-        cases["closed_at"][cid] = end
-        cases["status"][cid] = CLOSED
-        m.sanctions.decide(cid, end)
-        m.residents_feedback(cid, on_scene)
-        return end
-
-    def _handling_error(self, cid: int, skill: float) -> None:
-        """Decide whether the officer erred on case ``cid``.
-
-        The probability is ``error_rate_at_zero_skill * (1 - skill)``: a wrong ruling, open to
-        appeal, counted by the power-list review and eroding the firm's trust.
-        """
-        m = self.model
-        rate = self.error_rate_at_zero_skill * (1.0 - skill)
-        if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
-            m.cases.cols["error"][cid] = True
-            m.trust.handling_error(m.cases.cols["enterprise"].item(cid))
-
-    def inspect(self, unit: WorkUnit, officer: Officer, task: InspectionTask, start: float) -> None:
-        """Carry out one visit: check the firm's domains, record findings and burden."""
-        m = self.model
-        e, pairs = task.enterprise, task.pairs
-        n_pairs = len(pairs)
-        travel = self.travel[unit.index][task.grid]
-        hours = travel + self.host_hours + self.check_hours_per_domain * n_pairs
-        end = self._work(officer, start, hours)
-        officer.last_domain = task.domain
-        ent = m.enterprises
-        # Most visits find a clean firm: nothing else to do. A one-pair visit (every visit of a
-        # department) reads one scalar instead of indexing with the pair array.
-        if n_pairs == 1:
-            pair = pairs.item()
-            m.visits.add_one(e, unit.index, start, pair, task.n_depts >= 2)
-            clean = ent.views["violation"][pair] < 0
-        else:
-            m.visits.add(e, unit.index, start, pairs, task.n_depts >= 2)
-            clean = max(ent.violation[pairs].tolist()) < 0
+        row = self.task_row.copy()
+        u = unit.index
+        pairs = m.queues.pairs[int(row[P0]):int(row[P1])]
+        travel = float(self.travel[u, int(row[GRID])])
+        hours = travel + float(self.fs[ck.F_HOST]) + float(self.fs[ck.F_CHECK]) * pairs.size
+        end = self._work(m.officer_state, self.ufs, self.fs, self.io, u, k, start, hours)
+        m.officer_state[k, 2] = row[DOM]
+        vids = m.enterprises.violation[pairs]
+        clean = int(vids.max()) < 0
+        self._add_visit(u, row, start, clean)
         if clean:
-            self.clean_firms.append(e)
             return
-        vids = ent.violation[pairs]
-        arrive = travel / 2.0 + self.host_hours
+        arrive = travel / 2.0 + float(self.fs[ck.F_HOST])
         on_site = self.calendar.add_work_hours(start, arrive) if hours else start
-        for vid in self._find(officer, pairs, vids, on_site):
+        for vid in self._find(k, pairs, vids, on_site):
             cid = m.open_case(vid, INSPECTION, on_site)
             if m.has_authority(unit, int(m.violations.cols["matter"][vid])):
                 cases = m.cases.cols
-                cases["first_unit"][cid] = unit.index
-                cases["owner_unit"][cid] = unit.index
+                cases["first_unit"][cid] = u
+                cases["owner_unit"][cid] = u
                 cases["ready_at"][cid] = end
-                end = self.handle_case(unit, officer, cid, end, travel=0.0)
+                end = self.handle_now(unit, k, cid, end)
             else:
                 m.hand_over(cid, on_site, unit)
 
-    def _find(self, officer: Officer, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
-        """Open violations (begun before ``at``) not yet known to anyone that the inspector finds.
+    def handle_now(self, unit: WorkUnit, k: int, cid: int, start: float) -> float:
+        """Officer ``k`` handles case ``cid`` on the spot (no travel); returns the end time.
+
+        A technical case beyond the officer's skill waits for the department's support
+        instead (M10); then ``start`` is returned.
+        """
+        m = self.model
+        self._sync_cases()
+        self._room_for_closures(1)
+        end = self._handle(m.officer_state, m._officer_learning, self.ufs, self.travel,
+                           self.case_rows, m.cases.cols["support_requests"], self.matters,
+                           m.owner_dept, self.closures, self.fs, self.io, unit.index, k, cid,
+                           start, 0.0)
+        if end < 0.0:
+            m.coordination.request_support(unit, cid, int(self.case_rows[cid, ck.C_DOMAIN]), start)
+            return start
+        self._close_cases()
+        return float(end)
+
+    def _find(self, k: int, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
+        """Open violations (begun before ``at``) not yet known to anyone that officer ``k`` finds.
 
         One uniform is drawn per checked pair when the firm has any open violation.
         """
         m = self.model
         gen = m.streams["on_site"]
         v = m.violations.cols
-        skills, pair_dom, p = officer.skills, m.enterprises.views["pair_dom"], self.find_probability
+        skills = m._officer_learning[0, k]
+        pair_dom, p = m.enterprises.views["pair_dom"], self.find_probability
         case, onset = v["case"], v["onset_at"]
         if len(pairs) == 1:  # one pair: the same number and stream state as random(1)[0]
             vid = vids.item()

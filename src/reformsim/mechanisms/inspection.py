@@ -310,7 +310,7 @@ class InspectionPlanning:
         The same draws (:meth:`draw_chosen`), planned counts, tasks and queue entries (``seq``
         in firm then department order), but the day's candidates are accepted and grouped by
         body in one kernel call, and each body's visits join its queue at once
-        (:meth:`~reformsim.agents.WorkUnit.extend_inspections`).
+        (:meth:`~reformsim.work_queues.WorkQueues.extend_visits`).
         """
         m = self.model
         ent = m.enterprises
@@ -336,20 +336,17 @@ class InspectionPlanning:
         if table.shape[0] == 0:
             return
         m.take_seqs(table.shape[0])
-        if joint:
-            idx, seqs, g, nd, a, b, d = table.T.tolist()
-            pairs = map(self._pair_ids.__getitem__, map(slice, a, b))
-            tasks = map(InspectionTask, idx, g, pairs, repeat(start), nd, d)
-        else:
-            _, seqs, firms, _, grids, doms = table.T.tolist()
-            tasks = map(InspectionTask, firms, grids, table[:, 0:1], repeat(start), repeat(1),
-                        doms)
-        entries = list(zip(repeat(start), seqs, tasks, strict=False))
-        lo = 0
-        for unit, hi in zip(bodies, bounds[1:].tolist(), strict=True):
-            if hi > lo:
-                unit.extend_inspections(start, entries[lo:hi])
-                lo = hi
+        if joint:  # columns: firm, seq, grid, departments, first and end pair, domain
+            plans = table[:, [1, 0, 2, 6, 3, 4, 5]]
+        else:  # columns: pair, seq, firm, department, grid, domain
+            plans = np.column_stack([table[:, [1, 2, 4, 5]], np.ones(table.shape[0], np.int64),
+                                     table[:, 0], table[:, 0] + 1])
+        queues = m.queues
+        if not queues.extend_visits(plans, bounds, start):  # a queue holds later visits
+            body = np.repeat(np.arange(bounds.size - 1), np.diff(bounds)).tolist()
+            for b, (seq, e, g, d, nd, p0, p1) in zip(body, plans.tolist(), strict=True):
+                queues.push_visit(bodies[b].index, start, seq, e, g, d, nd,
+                                  queues.pairs[p0:p1])
 
     @cached_property
     def _firm_ids(self) -> np.ndarray:
