@@ -38,6 +38,7 @@ def test_case_heap_pops_in_ready_then_seq_order() -> None:
     for _ in range(600):
         u = rng.randrange(3)
         if reference[u] and rng.random() < 0.45:
+            q.flush()
             popped.append(tuple(heap_pop.py(q.heap, q.heap_n, u)))
             r, s, t = heapq.heappop(reference[u])
             expected.append((r, float(s), float(t)))

@@ -13,8 +13,8 @@ ordered by ``(ready_at, seq)`` (``seq`` from :meth:`ReformModel.next_seq
   ``-1 - j`` is coordination work ``j`` (:attr:`WorkQueues.coordination`: hours and domain).
 
 Casework (:mod:`reformsim.mechanisms.casework`) serves both queues in compiled code
-(:mod:`reformsim.casework_kernels`); Python pushes entries with :meth:`WorkQueues.push_case`,
-:meth:`WorkQueues.push_visit` and :meth:`WorkQueues.extend_visits`.
+(:mod:`reformsim.casework_kernels`) after :meth:`WorkQueues.flush`; Python pushes entries with
+:meth:`WorkQueues.push_case`, :meth:`WorkQueues.push_visit` and :meth:`WorkQueues.extend_visits`.
 """
 
 from __future__ import annotations
@@ -100,13 +100,38 @@ def insert_visit(visits, ends, u, row):
 
 
 @kernel
+def heap_push_many(heap, heap_n, units, ready, seq, task):
+    """:func:`heap_push` of each entry in turn; returns -1, or a unit whose heap is full.
+
+    On a full heap nothing more is pushed: entries from the returned one's on are left.
+    """
+    for i in range(units.size):
+        u = units[i]
+        if heap_n[u] == heap.shape[1]:
+            return i
+        heap_push(heap, heap_n, u, ready[i], seq[i], task[i])
+    return -1
+
+
+@kernel
 def append_plans(visits, ends, plans, bounds, ready):
     """Append a day's planned visits: rows ``bounds[b]:bounds[b + 1]`` of ``plans`` to unit ``b``.
 
-    ``plans`` has the columns ``SEQ, ENT, GRID, DOM, NDEPTS, P0, P1`` (int64). Every unit's
-    queue has room and holds nothing ready after ``ready`` (the caller checked).
+    ``plans`` has the columns ``SEQ, ENT, GRID, DOM, NDEPTS, P0, P1`` (int64). Returns -1 when
+    done; nothing is appended when a unit's queue holds a visit ready after ``ready`` (returns
+    -2: they must be inserted at their place) or lacks room (returns that unit).
     """
-    for u in range(bounds.size - 1):
+    n_units = bounds.size - 1
+    for u in range(n_units):
+        count = bounds[u + 1] - bounds[u]
+        if count == 0:
+            continue
+        head, tail = ends[u, 0], ends[u, 1]
+        if tail > head and visits[u, tail - 1, READY] > ready:
+            return -2
+        if tail + count > visits.shape[1]:
+            return u
+    for u in range(n_units):
         tail = ends[u, 1]
         for i in range(bounds[u], bounds[u + 1]):
             visits[u, tail, READY] = ready
@@ -114,6 +139,7 @@ def append_plans(visits, ends, plans, bounds, ready):
                 visits[u, tail, SEQ + c] = plans[i, c]
             tail += 1
         ends[u, 1] = tail
+    return -1
 
 
 class WorkQueues:
@@ -141,16 +167,36 @@ class WorkQueues:
         #: checked pairs of planned visits: ranges ``[P0, P1)`` index this array
         self.pairs = np.arange(n_pairs, dtype=np.int64)
         self._n_pairs = n_pairs
-        kernels = (heap_push, insert_visit, append_plans)
-        self._push, self._insert, self._append = (
+        #: case entries ``(unit, ready, seq, task)`` not yet on the heaps (:meth:`flush`)
+        self._pending: list[tuple[int, float, int, int]] = []
+        kernels = (heap_push_many, insert_visit, append_plans)
+        self._push_many, self._insert, self._append = (
             tuple(k.compiled() for k in kernels) if jit.enabled() else kernels)
 
     # ------------------------------------------------------------------ cases
     def push_case(self, unit: int, ready: float, seq: int, task: int) -> None:
-        """Queue case ``task`` (an id) at ``unit``, ready at ``ready``, numbered ``seq``."""
-        if self.heap_n[unit] == self.heap.shape[1]:
+        """Queue case ``task`` (an id) at ``unit``, ready at ``ready``, numbered ``seq``.
+
+        Entries wait in a list until the heaps are next read (:meth:`flush`): a heap's order
+        depends on its entries, not on the order they came in.
+        """
+        self._pending.append((unit, ready, seq, task))
+
+    def flush(self) -> None:
+        """Push the waiting entries onto their units' heaps."""
+        if not self._pending:
+            return
+        units, ready, seq, task = zip(*self._pending, strict=True)
+        self._pending = []
+        units = np.array(units, dtype=np.int64)
+        ready = np.array(ready, dtype=np.float64)
+        seq, task = np.array([seq, task], dtype=np.float64)
+        while True:
+            i = self._push_many(self.heap, self.heap_n, units, ready, seq, task)
+            if i < 0:
+                return
             self.heap = _grown(self.heap, 1)
-        self._push(self.heap, self.heap_n, unit, ready, float(seq), float(task))
+            units, ready, seq, task = units[i:], ready[i:], seq[i:], task[i:]
 
     def push_coordination(self, unit: int, ready: float, seq: int, hours: float,
                           domain: int) -> None:
@@ -192,19 +238,11 @@ class WorkQueues:
         Returns False (nothing queued) when such a unit holds a visit ready after ``ready``:
         the caller then pushes them one by one (:meth:`push_visit`).
         """
-        counts = np.zeros(self.n_units, dtype=np.int64)
-        counts[: bounds.size - 1] = np.diff(bounds)
-        ends = self.visit_ends
-        heads, tails = ends[:, 0], ends[:, 1]
-        waiting = (counts > 0) & (tails > heads)
-        if waiting.any():
-            units = np.flatnonzero(waiting)
-            if np.any(self.visits[units, tails[units] - 1, READY] > ready):
-                return False
-        for unit in np.flatnonzero(tails + counts > self.visits.shape[1]).tolist():
-            self._room(unit, int(counts[unit]))
-        self._append(self.visits, ends, plans, bounds, ready)
-        return True
+        while True:
+            status = self._append(self.visits, self.visit_ends, plans, bounds, ready)
+            if status < 0:
+                return status == -1
+            self._room(status, int(bounds[status + 1] - bounds[status]))
 
     def _room(self, unit: int, k: int) -> None:
         """Make room for ``k`` more rows at the end of ``unit``'s planned visits."""
@@ -221,11 +259,13 @@ class WorkQueues:
     # ------------------------------------------------------------------ reading
     def backlog(self, unit: int) -> int:
         """Tasks waiting at ``unit``: planned visits and cases."""
+        self.flush()
         head, tail = self.visit_ends[unit].tolist()
         return tail - head + int(self.heap_n[unit])
 
     def total_backlog(self) -> int:
         """Tasks waiting at every unit."""
+        self.flush()
         ends = self.visit_ends
         return int((ends[:, 1] - ends[:, 0]).sum() + self.heap_n.sum())
 
@@ -236,6 +276,7 @@ class WorkQueues:
 
     def queued_cases(self, unit: int) -> list[tuple[float, int, int]]:
         """``unit``'s case entries ``(ready, seq, task)`` in the order they will be served."""
+        self.flush()
         n = int(self.heap_n[unit])
         entries = self.heap[unit, :n]
         return [(r, int(s), int(t)) for r, s, t in sorted(entries.tolist())]

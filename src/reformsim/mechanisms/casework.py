@@ -140,6 +140,7 @@ class Casework:
         self._room_for_visits(m.queues.total_backlog())
         while True:
             self._sync_cases()
+            m.queues.flush()
             self._room_for_closures(int(m.queues.heap_n.sum()) + 1)
             code = self._serve_call()
             if code == ck.DONE:
