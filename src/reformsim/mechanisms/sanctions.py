@@ -103,6 +103,8 @@ class Sanctions(KernelArrays):
         self._no_rates = np.zeros(0)
         self._arrays_key: tuple[int, int] | None = None
         self._arrays: tuple[np.ndarray, ...] = ()
+        if self._close_kernel is not None:
+            self._ready_kernel()
 
     @cached_property
     def _rules(self) -> _DecisionRules:
@@ -137,6 +139,17 @@ class Sanctions(KernelArrays):
             c["rectified_at"], v["pair"], v["onset_at"], ent.offences, ent.advised,
             ent.escalation, ent.p_hat, ent.satisfaction, ent.trust)
         self._arrays_key = (m.cases.capacity, m.violations.capacity)
+
+    def _ready_kernel(self) -> None:
+        """Compile (or load) the kernel now, for the columns' types: a closed batch of no cases.
+
+        So a model readies it when built (see :func:`reformsim.jit.compile_all`), whether or
+        not a later day closes two cases at once.
+        """
+        none = np.zeros(0, dtype=np.int64)
+        self._bind_arrays()
+        self._close_kernel(none, self._no_rates, self._no_rates, self._out, self._rule_vector,
+                           self._stream_key, *self._arrays)
 
     def decide_many(self, cids: np.ndarray, ats: np.ndarray,
                     error_rates: np.ndarray | None = None) -> None:
