@@ -29,8 +29,18 @@ import numpy as np
 from reformsim import jit
 from reformsim.belief_kernels import clean_checks_day
 from reformsim.caselog import SOURCES
+from reformsim.column_views import KernelArrays
 from reformsim.population import BLACK, GREEN, YELLOW
-from reformsim.streams import SLOT_RECTIFY, SLOT_RECTIFY_TIME
+from reformsim.sanction_kernels import (
+    OUT_DEADLINE_DAY,
+    OUT_FIRM,
+    OUT_RECTIFY_DAY,
+    OUT_VIOLATION,
+    OUTPUTS,
+    R_SEVERITY,
+    close_cases,
+)
+from reformsim.streams import SLOT_ERROR, SLOT_RECTIFY, SLOT_RECTIFY_TIME, to_int64_bits
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -72,24 +82,145 @@ class _DecisionRules:
         )
 
 
-class Sanctions:
+class Sanctions(KernelArrays):
     """Sanction decisions, rectification deadlines and colour transitions."""
+
+    #: batches of at least this many cases go through the kernel (:meth:`decide_many`)
+    KERNEL_MIN_CASES = 2
 
     def __init__(self, model: ReformModel) -> None:
         self.model = model
         self.deadlines: dict[int, list[int]] = defaultdict(list)
         self.rectifications: dict[int, list[tuple[int, float]]] = defaultdict(list)
         self.sanctioned_today: list[int] = []
+        compiled = jit.enabled()
         #: the compiled clean checks (:func:`~reformsim.belief_kernels.clean_checks_day`)
-        self._clean_kernel = clean_checks_day.compiled() if jit.enabled() else None
+        self._clean_kernel = clean_checks_day.compiled() if compiled else None
         self._changes = np.empty((2, 0), dtype=np.int64)  # its colour moves, reused
+        #: the compiled case closing (:func:`~reformsim.sanction_kernels.close_cases`)
+        self._close_kernel = close_cases.compiled() if compiled else None
+        self._out = np.empty(OUTPUTS * 64, dtype=np.int64)  # close_cases' output, reused
+        self._no_rates = np.zeros(0)
+        self._arrays_key: tuple[int, int] | None = None
+        self._arrays: tuple[np.ndarray, ...] = ()
+        if self._close_kernel is not None:
+            self._ready_kernel()
 
     @cached_property
     def _rules(self) -> _DecisionRules:
         return _DecisionRules.of(self.model)
 
+    @cached_property
+    def _rule_vector(self) -> np.ndarray:
+        """The rules as :func:`~reformsim.sanction_kernels.close_cases` takes them."""
+        r = self._rules
+        head = [float(r.leniency), r.minor_severity, r.fine_severity, r.rectification_days,
+                r.rectify_probability, r.risk_own_weight, r.leniency_bonus, r.eta_help,
+                r.eta_fair, 1.0 - self.model.config.trust.eta_arbitrary]
+        if len(head) != R_SEVERITY:
+            raise RuntimeError("close_cases' rule slots and Sanctions._rule_vector disagree")
+        return np.array(head + r.severity, dtype=np.float64)
+
+    @cached_property
+    def _stream_key(self) -> int:
+        """The key of stream ``keyed_cases`` as int64 bits (as the compiled hash takes it)."""
+        return to_int64_bits(self.model.streams.keyed_int_key("keyed_cases"))
+
+    def _bind_arrays(self) -> None:
+        """Gather the columns :func:`~reformsim.sanction_kernels.close_cases` reads and writes.
+
+        Again whenever a table grows (its columns are new arrays then).
+        """
+        m = self.model
+        c, v, ent = m.cases.cols, m.violations.cols, m.enterprises
+        self._arrays = (
+            c["violation_id"], c["enterprise"], c["matter"], c["attempt"], c["error"],
+            c["sanction"], c["waiver"], c["penalty"], c["deadline_at"], c["rectified"],
+            c["rectified_at"], v["pair"], v["onset_at"], ent.offences, ent.advised,
+            ent.escalation, ent.p_hat, ent.satisfaction, ent.trust)
+        self._arrays_key = (m.cases.capacity, m.violations.capacity)
+
+    def _ready_kernel(self) -> None:
+        """Compile (or load) the kernel now, for the columns' types: a closed batch of no cases.
+
+        So a model readies it when built (see :func:`reformsim.jit.compile_all`), whether or
+        not a later day closes two cases at once.
+        """
+        none = np.zeros(0, dtype=np.int64)
+        self._bind_arrays()
+        self._close_kernel(none, self._no_rates, self._no_rates, self._out, self._rule_vector,
+                           self._stream_key, *self._arrays)
+
+    def decide_many(self, cids: np.ndarray, ats: np.ndarray,
+                    error_rates: np.ndarray | None = None) -> None:
+        """Close handled cases in order: each one's handling error, then its sanction.
+
+        The same effects, in the same order, as for each case in turn (a case sees the
+        updates of the cases before it, e.g. of the same firm or pair)::
+
+            if error_rates is not None and error_rates[k] > 0 and u(cid, SLOT_ERROR) < rate:
+                cases.error[cid] = True; trust.handling_error(firm)   # Casework, M6
+            decide(cid, ats[k])                                       # M4, M5
+
+        Two or more cases go through the compiled :func:`~reformsim.sanction_kernels.close_cases`
+        (its call costs about as much as one case in Python), one case or no kernel
+        (``REFORMSIM_JIT=0``) through the Python rules.
+
+        Parameters
+        ----------
+        cids
+            Handled cases (int64, distinct: a case closes once), in closing order.
+        ats
+            Their closing times (float64).
+        error_rates
+            Optional, per case: the officer's handling-error probability,
+            ``error_rate_at_zero_skill * (1 - skill)``. None: no handling errors.
+        """
+        n = cids.size
+        if self._close_kernel is None or n < self.KERNEL_MIN_CASES:
+            self._decide_each(cids, ats, error_rates)
+            return
+        out = self._out
+        if OUTPUTS * n > out.size:
+            out = self._out = np.empty(OUTPUTS * max(n, out.size), dtype=np.int64)
+        m = self.model
+        if (m.cases.capacity, m.violations.capacity) != self._arrays_key:
+            self._bind_arrays()
+        n_rectified = self._close_kernel(
+            cids, ats, self._no_rates if error_rates is None else error_rates, out,
+            self._rule_vector, self._stream_key, *self._arrays)
+        rows = out[:OUTPUTS * n].tolist()
+        self.sanctioned_today.extend(rows[OUT_FIRM::OUTPUTS])
+        deadlines = self.deadlines
+        cid_list = cids.tolist()
+        for cid, day in zip(cid_list, rows[OUT_DEADLINE_DAY::OUTPUTS], strict=True):
+            deadlines[day].append(cid)
+        if n_rectified:
+            rectified_at = m.cases.views["rectified_at"]
+            rectifications = self.rectifications
+            for cid, vid, day in zip(cid_list, rows[OUT_VIOLATION::OUTPUTS],
+                                     rows[OUT_RECTIFY_DAY::OUTPUTS], strict=True):
+                if day >= 0:
+                    rectifications[day].append((vid, rectified_at[cid]))
+
+    def _decide_each(self, cids: np.ndarray, ats: np.ndarray,
+                     error_rates: np.ndarray | None) -> None:
+        """:meth:`decide_many` in Python (one case, or no kernel): one case after the other."""
+        m = self.model
+        cid_list, at_list = cids.tolist(), ats.tolist()
+        rates = error_rates.tolist() if error_rates is not None else [0.0] * len(cid_list)
+        for cid, at, rate in zip(cid_list, at_list, rates, strict=True):
+            if rate > 0 and m.case_uniform(cid, SLOT_ERROR) < rate:
+                m.cases.cols["error"][cid] = True
+                m.trust.handling_error(m.cases.cols["enterprise"].item(cid))
+            self.decide(cid, at)
+
     def decide(self, cid: int, at: float) -> None:
-        """Choose the sanction for a handled case and schedule its deadline check."""
+        """Choose the sanction for a handled case and schedule its deadline check.
+
+        The rules of :func:`~reformsim.sanction_kernels.close_cases` for one case, in Python
+        (cheaper than a kernel call for one case; the fallback without the kernel).
+        """
         m = self.model
         rules = self._rules
         cases = m.cases.views  # Python scalars in and out (cheaper than the numpy columns)
