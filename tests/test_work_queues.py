@@ -17,10 +17,10 @@ import pytest
 
 from reformsim import jit
 from reformsim.calendar import WorkCalendar
-from reformsim.casework_kernels import C_ERROR, C_SERVICE, add_work_hours
+from reformsim.casework_kernels import C_SERVICE, add_work_hours
 from reformsim.mechanisms.casework import Casework
 from reformsim.model import ReformModel
-from reformsim.streams import SLOT_ERROR, SLOT_SERVICE
+from reformsim.streams import SLOT_SERVICE
 from reformsim.table import Table
 from reformsim.work_queues import READY, SEQ, WorkQueues, heap_pop
 
@@ -95,7 +95,7 @@ def test_kernel_calendar_equals_work_calendar(week: int, hours: float) -> None:
         assert add_work_hours.py(t, work, cal.start, cal.length, week) == expected
 
 
-def test_case_rows_hold_the_keyed_case_uniforms(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_case_rows_hold_the_keyed_service_uniforms(monkeypatch: pytest.MonkeyPatch) -> None:
     for flag in ("1", "0") if jit.enabled() else ("0",):
         monkeypatch.setenv("REFORMSIM_JIT", flag)
         m = ReformModel(small("n_street_siloed.toml"), seed=4)
@@ -114,7 +114,6 @@ def test_case_rows_hold_the_keyed_case_uniforms(monkeypatch: pytest.MonkeyPatch)
                 assert service == float(ndtri(u))
             else:
                 assert service == u
-            assert rows[cid, C_ERROR] == m.case_uniform(cid, SLOT_ERROR)
 
 
 def _frames(flag: str, monkeypatch: pytest.MonkeyPatch, name: str,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 from reformsim.jit import kernel
-from reformsim.streams import SLOT_ERROR, SLOT_SERVICE, premixed_pair_hash, uniform_of_premixed
+from reformsim.streams import SLOT_SERVICE, premixed_pair_hash, uniform_of_premixed
 from reformsim.work_queues import (
     DOM,
     ENT,
@@ -46,17 +46,17 @@ FREE, BUSY, LAST = range(3)
 #: per-unit columns (``ufs``): start of today's work, busy hours today
 U_START, U_BUSY = range(2)
 #: per-case columns (``cu``): service draw (a uniform, or its normal quantile for lognormal
-#: times), error uniform, domain, matter, grid
-C_SERVICE, C_ERROR, C_DOMAIN, C_MATTER, C_GRID = range(5)
-CU_COLS = 5
+#: times), domain, matter, grid
+C_SERVICE, C_DOMAIN, C_MATTER, C_GRID = range(4)
+CU_COLS = 4
 #: per-matter columns (``mat``): complexity, 1.0 if a technical appraisal may be needed
 M_COMPLEXITY, M_TECHNICAL = range(2)
 #: visit buffer columns (``vis``): firm, unit, start, pair range, joint (1.0), clean (1.0)
 V_ENT, V_UNIT, V_AT, V_P0, V_P1, V_JOINT, V_CLEAN = range(7)
 VIS_COLS = 7
-#: closure buffer columns (``clo``): case, officer, erred (1.0), start, on scene, travel,
-#: service, end
-K_CID, K_OFFICER, K_ERROR, K_START, K_ON_SCENE, K_TRAVEL, K_SERVICE, K_END = range(8)
+#: closure buffer columns (``clo``): case, officer, handling-error probability (M12), start,
+#: on scene, travel, service, end
+K_CID, K_OFFICER, K_ERROR_RATE, K_START, K_ON_SCENE, K_TRAVEL, K_SERVICE, K_END = range(8)
 CLO_COLS = 8
 #: scalars ``fs`` (float64): window end, warm-up, stale days, host hours, check hours per pair,
 #: kappa_complex, handling hours, switch factor, error rate at zero skill, half the log-variance
@@ -83,7 +83,7 @@ def case_rows_of(rows, lo, hi, violation_id, attempt, domain, matter, grid, onse
                  stream_key):
     """Fill ``rows[lo:hi]`` (columns ``C_*``) for cases ``lo .. hi - 1``.
 
-    The service and error uniforms are the cases' keyed uniforms (``model.case_uniform``): pair
+    The service uniform is the case's keyed uniform (``model.case_uniform``): pair
     ``pair`` of the violation hashed in stream ``keyed_cases`` (``stream_key``, int64 bits), slot
     ``(onset_day * 64 + min(attempt, 63)) * 64 + k``.
     """
@@ -92,7 +92,6 @@ def case_rows_of(rows, lo, hi, violation_id, attempt, domain, matter, grid, onse
         first = (int(onset_at[vid]) * 64 + min(int(attempt[cid]), 63)) * 64
         hashed = premixed_pair_hash(pair[vid], stream_key)
         rows[cid, C_SERVICE] = uniform_of_premixed(hashed, first + SLOT_SERVICE)
-        rows[cid, C_ERROR] = uniform_of_premixed(hashed, first + SLOT_ERROR)
         rows[cid, C_DOMAIN] = domain[cid]
         rows[cid, C_MATTER] = matter[cid]
         rows[cid, C_GRID] = grid[cid]
@@ -186,7 +185,8 @@ def handle_case(off, learn, ufs, travel, cu, csupport, mat, owner_dept, clo, fs,
     officer's skill needs the owning department's support first (M10): nothing is done and
     -1.0 is returned. The service time has mean ``complexity * (1 + kappa (1 - skill)) +
     handling``, times the switch factor after a task in another domain (M12); the officer
-    gains one unit of experience in the domain; the case's closure row is added to ``clo``.
+    gains one unit of experience in the domain; the case's closure row is added to ``clo`` (with
+    the officer's handling-error probability ``error_rate_at_zero_skill * (1 - skill)``).
     """
     domain = int(cu[cid, C_DOMAIN])
     matter = int(cu[cid, C_MATTER])
@@ -218,11 +218,10 @@ def handle_case(off, learn, ufs, travel, cu, csupport, mat, owner_dept, clo, fs,
     learn[1, k, domain] = experience
     skills[k, domain] = 1.0 - learn[2, k, domain] * (1.0 + experience) ** (-fs[F_B])
     off[k, LAST] = domain
-    rate = fs[F_ERR0] * (1.0 - skill)
     n = io[I_NCLO]
     clo[n, K_CID] = cid
     clo[n, K_OFFICER] = k
-    clo[n, K_ERROR] = 1.0 if rate > 0 and cu[cid, C_ERROR] < rate else 0.0
+    clo[n, K_ERROR_RATE] = fs[F_ERR0] * (1.0 - skill)
     clo[n, K_START] = start
     clo[n, K_ON_SCENE] = on_scene
     clo[n, K_TRAVEL] = travel_hours

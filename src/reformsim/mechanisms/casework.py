@@ -44,7 +44,7 @@ from reformsim import jit
 from reformsim.caselog import CLOSED, SOURCES
 from reformsim.mechanisms.burden import VisitBurden
 from reformsim.mechanisms.inspection import STALE_DAYS
-from reformsim.streams import SLOT_ERROR, SLOT_SERVICE, SLOTS_PER_DAY
+from reformsim.streams import SLOT_SERVICE, SLOTS_PER_DAY
 from reformsim.work_queues import DOM, ENT, GRID, NDEPTS, P0, P1, VISIT_COLS
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ class Casework:
     The queues are served by :func:`~reformsim.casework_kernels.serve_units` (compiled, or its
     plain Python function with ``REFORMSIM_JIT=0``); visits that find a violation and cases
     that need support come back here. Served cases' sanctions, trust and complainant
-    satisfaction are applied in the order the cases were served (:meth:`_close_cases`).
+    satisfaction are applied in the order the cases were served (:meth:`_close_cases`,
+    :meth:`_feedback`).
     """
 
     def __init__(self, model: ReformModel) -> None:
@@ -89,6 +90,8 @@ class Casework:
         #: per case: its service and error draws, domain, matter, grid (rows < ``_n_cases``)
         self.case_rows = np.zeros((256, ck.CU_COLS))
         self._n_cases = 0
+        #: closures whose complainant feedback is applied (:meth:`_feedback`)
+        self._fed = 0
         #: today's visits and served cases (closures), filled by the kernel and by Python
         self.visit_rows = np.zeros((64, ck.VIS_COLS))
         self.closures = np.zeros((64, ck.CLO_COLS))
@@ -145,7 +148,7 @@ class Casework:
             code = self._serve_call()
             if code == ck.DONE:
                 break
-            self._close_cases()
+            self._feedback()  # in order with the hand-back's own (an orphaned case's)
             unit = m.units[int(io[ck.I_UNIT])]
             if code == ck.DIRTY_VISIT:
                 self.inspect(unit, int(io[ck.I_OFFICER]), float(self.fs[ck.F_START]))
@@ -197,7 +200,6 @@ class Casework:
             hashed = m.streams.keyed_hash("keyed_cases", v["pair"][vids])
             rows = self.case_rows[lo:hi]
             rows[:, ck.C_SERVICE] = m.streams.uniform_from_hash(hashed, first + SLOT_SERVICE)
-            rows[:, ck.C_ERROR] = m.streams.uniform_from_hash(hashed, first + SLOT_ERROR)
             rows[:, ck.C_DOMAIN] = c["domain"][lo:hi]
             rows[:, ck.C_MATTER] = c["matter"][lo:hi]
             rows[:, ck.C_GRID] = c["grid"][lo:hi]
@@ -218,30 +220,43 @@ class Casework:
             self.closures = grown
 
     def _close_cases(self) -> None:
-        """Apply the served cases' effects, in the order they were served.
+        """Apply the day's served cases' effects, in the order they were served.
 
         Their times and officer go into the case log; then, case by case, a handling error
-        (M12: the probability is ``error_rate_at_zero_skill * (1 - skill)``, a wrong ruling that
-        erodes the firm's trust), the sanction (:meth:`Sanctions.decide`) and the complainant's
-        satisfaction (:meth:`ReformModel.residents_feedback`).
+        (M12: with the officer's probability ``error_rate_at_zero_skill * (1 - skill)``, a wrong
+        ruling that erodes the firm's trust) and the sanction (:meth:`Sanctions.decide_many`).
+        Casework reads none of these during the day, so they are applied once, at its end.
         """
+        self._feedback()
         n = int(self.io[ck.I_NCLO])
         if n == 0:
             return
         self.io[ck.I_NCLO] = 0
+        self._fed = 0
         m = self.model
         cases = m.cases.cols
         self._write_closures(self.closures, n, m.officer_ids, cases["started_at"],
                              cases["on_scene_at"], cases["officer"], cases["travel_hours"],
-                             cases["service_hours"], cases["closed_at"], cases["status"], CLOSED)
-        rows = self.closures[:n].tolist()
-        for cid, _, erred, _, on_scene, _, _, end in rows:
-            cid = int(cid)
-            if erred:
-                cases["error"][cid] = True
-                m.trust.handling_error(cases["enterprise"].item(cid))
-            m.sanctions.decide(cid, end)
-            m.residents_feedback(cid, on_scene)
+                             cases["service_hours"], cases["closed_at"], cases["status"],
+                             CLOSED)
+        rows = self.closures[:n]
+        m.sanctions.decide_many(rows[:, ck.K_CID].astype(np.int64), rows[:, ck.K_END].copy(),
+                                rows[:, ck.K_ERROR_RATE].copy())
+
+    def _feedback(self) -> None:
+        """Update the complainants' satisfaction from the cases served since the last call.
+
+        :meth:`ReformModel.residents_feedback`, in serving order: a case orphaned by a
+        hand-back also updates its complainant, so this runs before each hand-back.
+        """
+        n = int(self.io[ck.I_NCLO])
+        if n > self._fed:
+            m = self.model
+            complainant = m.cases.views["complainant"]
+            for cid, on_scene in self.closures[self._fed:n, [ck.K_CID, ck.K_ON_SCENE]].tolist():
+                if complainant[int(cid)] >= 0:
+                    m.residents_feedback(int(cid), on_scene)
+            self._fed = n
 
     def _close_day(self) -> None:
         """Book the day's visits (burden, perceived risk, log) and clean checks."""
@@ -334,7 +349,7 @@ class Casework:
         if end < 0.0:
             m.coordination.request_support(unit, cid, int(self.case_rows[cid, ck.C_DOMAIN]), start)
             return start
-        self._close_cases()
+        self._feedback()
         return float(end)
 
     def _find(self, k: int, pairs: np.ndarray, vids: np.ndarray, at: float) -> list[int]:
