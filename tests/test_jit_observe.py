@@ -64,7 +64,7 @@ def test_observe_day_sums_as_numpy(n_ent):
     authority = rng.random(50) < 0.3
     table = np.full((15, 4), np.nan)
     assert observe_day.compiled()(xs, *_plans([x.size for x in xs]), colour, violating,
-                                  authority, table, 2, 0.125, 7, 1, 2, 0.5, 3.25, 1000, 300)
+                                  authority, table, 2, 7, 1, 2, 0.5, 3.25, 1000, 300, 0.125)
     day = table[:, 2]
     for row, x in ((8, xs[0]), (12, xs[1])):
         mean = np.add.reduce(x) / x.size if x.size else np.nan
@@ -84,8 +84,8 @@ def test_observe_day_colour_counts(n_firms):
     xs = (np.ones(n_firms), np.ones(n_firms), np.ones(2))
     table = np.full((15, 1), np.nan)
     assert observe_day.compiled()(xs, *_plans([x.size for x in xs]), colour,
-                                  np.zeros(2, np.int64), np.zeros(2, bool), table, 0, 1.0, 0, 0,
-                                  0, 0.0, 0.0, 0, n_firms)
+                                  np.zeros(2, np.int64), np.zeros(2, bool), table, 0, 0, 0, 0,
+                                  0.0, 0.0, 0, n_firms, 1.0)
     assert list(table[2:5, 0]) == [np.count_nonzero(colour == c) / n_firms for c in range(3)]
 
 
@@ -95,7 +95,7 @@ def test_observe_day_refuses_other_sizes():
     table = np.full((15, 1), np.nan)
     assert not observe_day.compiled()(xs, plans, layout, np.zeros(5, np.int8),
                                       np.zeros(3, np.int64), np.zeros(2, bool), table, 0,
-                                      1.0, 0, 0, 0, 0.0, 0.0, 0, 5)
+                                      0, 0, 0, 0.0, 0.0, 0, 5, 1.0)
     assert np.isnan(table).all()
 
 

@@ -136,10 +136,10 @@ class Recorder:
             if self._sums is None:
                 self._sums = _sum_plans([x.size for x in xs])
             if self._kernel(xs, *self._sums, ent.colour, m.violating_in_grid, m.team_authority,
-                            self.table, day, res_mean, sum([u.backlog for u in m.units]),
+                            self.table, day, sum([u.backlog for u in m.units]),
                             m.services.assisted_today, m.services.requests_today,
                             m.training.speed_ratio(), m.casework.busy_hours, ent.n_pairs,
-                            max(ent.n, 1)):
+                            max(ent.n, 1), res_mean):
                 return
             self._sums = None  # an array changed size: plan again
 

@@ -66,8 +66,8 @@ def pairwise_plan(n: int) -> np.ndarray:
 
 
 @kernel
-def observe_day(xs, plans, layout, colour, violating, authority, table, day, res_mean, backlog,
-                assisted, requests, speed, busy, n_pairs, n_firms):
+def observe_day(xs, plans, layout, colour, violating, authority, table, day, backlog, assisted,
+                requests, speed, busy, n_pairs, n_firms, res_mean):
     """Step 9 (:meth:`Recorder.observe`): write today's KPIs into column ``day`` of ``table``.
 
     ``xs`` holds enterprises' satisfaction, enterprises' trust and the grids' patrol hours;
@@ -76,7 +76,7 @@ def observe_day(xs, plans, layout, colour, violating, authority, table, day, res
     Array ``j`` has ``layout[1, j + 1] - layout[1, j]`` elements, summed by the rows
     ``layout[0, j]:layout[0, j + 1]`` of ``plans`` (see :func:`pairwise_plan`). Colour shares
     are counts over the firms (``n_firms``, at least 1);
-    the other columns are given (``res_mean`` ... ``busy``) or counted (open violation pairs,
+    the other columns are given (``backlog`` ... ``busy``, ``res_mean``) or counted (open violation pairs,
     matters delegated to the team).
 
     Returns
