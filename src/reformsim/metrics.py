@@ -119,7 +119,7 @@ class Recorder:
         c["assisted_services"][day] = m.services.assisted_today
         c["assistance_requests"][day] = m.services.requests_today
         c["grid_patrol_hours"][day] = float(m.patrol_hours.sum())
-        c["resident_satisfaction"][day] = _daily_mean(m.residents.satisfaction)
+        c["resident_satisfaction"][day] = m.residents.mean_satisfaction()
         c["enterprise_satisfaction"][day] = _daily_mean(ent.satisfaction)
         c["generalist_speed_ratio"][day] = m.training.speed_ratio()
         c["enterprise_trust"][day] = _daily_mean(ent.trust)
@@ -130,7 +130,8 @@ class Recorder:
         """:meth:`observe` in one kernel call (:func:`~reformsim.observe_kernels.observe_day`)."""
         m = self.model
         ent = m.enterprises
-        xs = (m.residents.satisfaction, ent.satisfaction, ent.trust, m.patrol_hours)
+        xs = (ent.satisfaction, ent.trust, m.patrol_hours)
+        res_mean = m.residents.mean_satisfaction()
         for _ in range(2):
             if self._sums is None:
                 self._sums = _sum_plans([x.size for x in xs])
@@ -138,7 +139,7 @@ class Recorder:
                             self.table, day, m.queues.total_backlog(),
                             m.services.assisted_today, m.services.requests_today,
                             m.training.speed_ratio(), m.casework.busy_hours, ent.n_pairs,
-                            max(ent.n, 1)):
+                            max(ent.n, 1), res_mean):
                 return
             self._sums = None  # an array changed size: plan again
 

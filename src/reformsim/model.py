@@ -614,9 +614,7 @@ class ReformModel(mesa.Model):
         else:
             days = on_scene - cases["detected_at"][cid]
             score = math.exp(-days / sat.response_scale_days)
-        s = self.residents.satisfaction
-        before = s.item(r)  # a Python float: the same IEEE operations as on the element
-        s[r] = before + sat.learning_weight * (score - before)
+        self.residents.move_satisfaction(r, score, sat.learning_weight)
 
     # ------------------------------------------------------------------ facades
 

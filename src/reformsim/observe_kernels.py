@@ -7,7 +7,8 @@ Each kernel fuses a day's small numpy calls of
 (see :mod:`reformsim.jit`). They make the same floating-point operations in the same order as the
 numpy fallback of those classes, so both paths give equal outputs bit for bit.
 
-The daily means (residents' and enterprises' satisfaction, enterprises' trust) are numpy's sums,
+The daily means (enterprises' satisfaction and trust) are numpy's sums (the residents' mean is
+kept up to date from the residents who changed: :mod:`reformsim.pairwise`),
 reproduced exactly: numpy adds a contiguous float64 array *pairwise* (``pairwise_sum`` in numpy's
 ``loops_utils.h``): blocks of at most 128 elements are leaves, summed with eight accumulators
 (fewer than eight elements one by one), longer ranges are split in two at a multiple of 8 below
@@ -66,15 +67,16 @@ def pairwise_plan(n: int) -> np.ndarray:
 
 @kernel
 def observe_day(xs, plans, layout, colour, violating, authority, table, day, backlog, assisted,
-                requests, speed, busy, n_pairs, n_firms):
+                requests, speed, busy, n_pairs, n_firms, res_mean):
     """Step 9 (:meth:`Recorder.observe`): write today's KPIs into column ``day`` of ``table``.
 
-    ``xs`` holds residents' satisfaction, enterprises' satisfaction, enterprises' trust and
-    the grids' patrol hours; their numpy sums give the three means and the patrol total.
+    ``xs`` holds enterprises' satisfaction, enterprises' trust and the grids' patrol hours;
+    their numpy sums give the two means and the patrol total (the residents' mean satisfaction
+    ``res_mean`` is given: :meth:`~reformsim.population.Residents.mean_satisfaction`).
     Array ``j`` has ``layout[1, j + 1] - layout[1, j]`` elements, summed by the rows
     ``layout[0, j]:layout[0, j + 1]`` of ``plans`` (see :func:`pairwise_plan`). Colour shares
     are counts over the firms (``n_firms``, at least 1);
-    the other columns are given (``backlog`` ... ``busy``) or counted (open violation pairs,
+    the other columns are given (``backlog`` ... ``busy``, ``res_mean``) or counted (open violation pairs,
     matters delegated to the team).
 
     Returns
@@ -120,7 +122,7 @@ def observe_day(xs, plans, layout, colour, violating, authority, table, day, bac
             stack[sp] = res
             sp += 1
         sums[j] = 0.0 + stack[0]
-    n_res, n_ent = xs[0].size, xs[1].size
+    n_ent = xs[0].size
     open_pairs = np.int64(0)
     for g in range(violating.size):
         open_pairs += violating[g]
@@ -151,11 +153,11 @@ def observe_day(xs, plans, layout, colour, violating, authority, table, day, bac
     table[T_BACKLOG, day] = backlog
     table[T_ASSISTED, day] = assisted
     table[T_REQUESTS, day] = requests
-    table[T_PATROL, day] = sums[3]
-    table[T_RES_SAT, day] = sums[0] / n_res if n_res else np.nan
-    table[T_ENT_SAT, day] = sums[1] / n_ent if n_ent else np.nan
+    table[T_PATROL, day] = sums[2]
+    table[T_RES_SAT, day] = res_mean
+    table[T_ENT_SAT, day] = sums[0] / n_ent if n_ent else np.nan
     table[T_SPEED, day] = speed
-    table[T_TRUST, day] = sums[2] / n_ent if n_ent else np.nan
+    table[T_TRUST, day] = sums[1] / n_ent if n_ent else np.nan
     table[T_BUSY, day] = busy
     delegated = 0
     for i in range(authority.size):

@@ -14,6 +14,7 @@ import numpy as np
 from reformsim import jit
 from reformsim.column_views import ColumnViews
 from reformsim.jit import kernel
+from reformsim.pairwise import pairwise_total, pairwise_tree
 from reformsim.scenario import COLOURS, RISK_TYPES, Scenario
 
 GREEN, YELLOW, BLACK = 0, 1, 2
@@ -114,7 +115,6 @@ class Enterprises(ColumnViews):
         self.colour[ents[moved]] = new
 
 
-@dataclass
 class Residents:
     """Per-resident columns (M13, M16).
 
@@ -127,18 +127,98 @@ class Residents:
     propensity : ndarray of float
         Relative complaint propensity (mean 1).
     satisfaction : ndarray of float
+        Read or written freely; the model's own writers use :meth:`changing_satisfaction`
+        and :meth:`move_satisfaction` instead, which let :meth:`mean_satisfaction` update the
+        daily mean from the residents who changed (see below).
+
+    Notes
+    -----
+    The daily KPI ``resident_satisfaction`` is numpy's mean of the column, but only a few
+    hundred residents change on a day. With the compiled kernels (:func:`reformsim.jit.enabled`
+    when the columns are made), :meth:`mean_satisfaction` keeps numpy's pairwise sum as a tree of
+    partial sums (:mod:`reformsim.pairwise`) and recomputes only the parts holding residents
+    noted as changed: the mean is numpy's bit for bit. Any use of the public ``satisfaction``
+    attribute may write behind the tree's back (a resident facade's setter, a test, a user), so
+    from then on every mean is recomputed in full.
     """
 
-    grid: np.ndarray
-    elderly: np.ndarray
-    literacy: np.ndarray
-    propensity: np.ndarray
-    satisfaction: np.ndarray
+    def __init__(self, grid: np.ndarray, elderly: np.ndarray, literacy: np.ndarray,
+                 propensity: np.ndarray, satisfaction: np.ndarray) -> None:
+        self.grid = grid
+        self.elderly = elderly
+        self.literacy = literacy
+        self.propensity = propensity
+        self._satisfaction = satisfaction
+        #: the column may have changed without notice (recompute the mean in full)
+        self._exposed = False
+        self._sum_kernel = pairwise_total.compiled() if jit.enabled() else None
+        #: numpy's pairwise sum as a tree (made on the first mean) and residents changed since
+        self._tree: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._tree_size = -1
+        self._total = 0.0  # the tree's sum
+        self._changed = np.empty(max(1024, satisfaction.size // 4), dtype=np.int64)
+        self._n_changed = 0  # -1: more than ``_changed`` holds (recompute in full)
+
+    @property
+    def satisfaction(self) -> np.ndarray:
+        """Satisfaction in [0, 1] (using it makes every later daily mean a full one)."""
+        self._exposed = True
+        return self._satisfaction
+
+    @satisfaction.setter
+    def satisfaction(self, value: np.ndarray) -> None:
+        self._exposed = True
+        self._satisfaction = value
 
     @property
     def n(self) -> int:
         """Number of residents."""
         return int(self.grid.shape[0])
+
+    def changing_satisfaction(self, who: np.ndarray) -> np.ndarray:
+        """The satisfaction column, for a writer about to change the residents ``who`` only."""
+        if self._sum_kernel is not None:
+            c, k = self._n_changed, who.size
+            if 0 <= c and c + k <= self._changed.size:
+                self._changed[c:c + k] = who
+                self._n_changed = c + k
+            else:
+                self._n_changed = -1
+        return self._satisfaction
+
+    def move_satisfaction(self, r: int, score: float, weight: float) -> None:
+        """Move resident ``r``'s satisfaction towards ``score`` by ``weight`` (M16 feedback)."""
+        s = self._satisfaction
+        before = s.item(r)  # a Python float: the same IEEE operations as on the element
+        s[r] = before + weight * (score - before)
+        if self._sum_kernel is not None:
+            c = self._n_changed
+            if 0 <= c < self._changed.size:
+                self._changed[c] = r
+                self._n_changed = c + 1
+            else:
+                self._n_changed = -1
+
+    def mean_satisfaction(self) -> float:
+        """``satisfaction.mean()`` (NaN when there are no residents), as numpy computes it."""
+        x = self._satisfaction
+        n = x.size
+        if not n:
+            return np.nan
+        if self._sum_kernel is None:
+            return np.add.reduce(x) / n
+        changed = self._n_changed
+        if self._tree_size != n:
+            self._tree = pairwise_tree(n)
+            self._tree_size = n
+            changed = -1
+        elif self._exposed:
+            changed = -1
+        elif not changed:
+            return self._total / n
+        self._n_changed = 0
+        self._total = self._sum_kernel(x, *self._tree, self._changed, changed)
+        return self._total / n
 
 
 def _draw_categories(shares: dict[str, float], names: tuple[str, ...], n: int,

@@ -78,7 +78,7 @@ class ResidentServices:
             bad = need[~served]
         m.patrol_hours = np.maximum(hours - n_served * sv.assist_hours, 0.0)
         w = 0.1 * m.config.satisfaction.learning_weight
-        sat = m.residents.satisfaction
+        sat = m.residents.changing_satisfaction(who)
         s = sat[ok]  # one gather: ``sat[ok] += w * (1.0 - sat[ok])`` reads sat[ok] twice
         sat[ok] = s + w * (1.0 - s)
         if bad.size:
@@ -94,7 +94,7 @@ class ResidentServices:
         n_failed, n_unserved = self._kernel(
             who, u, res.literacy, res.grid, self.capacity, m.grid_worker_hours,
             m.config.services.assist_hours, 0.1 * m.config.satisfaction.learning_weight,
-            res.satisfaction, patrol)
+            res.changing_satisfaction(who), patrol)
         m.patrol_hours = patrol
         self._count(day, n_failed, n_unserved)
 
@@ -107,7 +107,7 @@ class ResidentServices:
             self.assisted_total += self.assisted_today
             self.unserved_total += n_unserved
             self.requests_total += self.requests_today
-            self.patrol_hours_total += float(m.patrol_hours.sum())
+            self.patrol_hours_total += float(np.add.reduce(m.patrol_hours))  # = .sum(), cheaper
             self.working_days += 1
 
 
