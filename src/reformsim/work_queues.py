@@ -100,16 +100,16 @@ def insert_visit(visits, ends, u, row):
 
 
 @kernel
-def heap_push_many(heap, heap_n, units, ready, seq, task):
-    """:func:`heap_push` of each entry in turn; returns -1, or a unit whose heap is full.
+def heap_push_many(heap, heap_n, units, rows):
+    """:func:`heap_push` of each entry ``rows[i]`` (ready, seq, task) onto unit ``units[i]``.
 
-    On a full heap nothing more is pushed: entries from the returned one's on are left.
+    Returns -1, or the first entry whose unit's heap is full (it and the later ones are left).
     """
     for i in range(units.size):
         u = units[i]
         if heap_n[u] == heap.shape[1]:
             return i
-        heap_push(heap, heap_n, u, ready[i], seq[i], task[i])
+        heap_push(heap, heap_n, u, rows[i, H_READY], rows[i, H_SEQ], rows[i, H_TASK])
     return -1
 
 
@@ -167,8 +167,10 @@ class WorkQueues:
         #: checked pairs of planned visits: ranges ``[P0, P1)`` index this array
         self.pairs = np.arange(n_pairs, dtype=np.int64)
         self._n_pairs = n_pairs
-        #: case entries ``(unit, ready, seq, task)`` not yet on the heaps (:meth:`flush`)
-        self._pending: list[tuple[int, float, int, int]] = []
+        #: case entries not yet on the heaps (:meth:`flush`): units and ``(ready, seq, task)``
+        self._pending_units = np.zeros(16, dtype=np.int64)
+        self._pending_rows = np.zeros((16, 3))
+        self._n_pending = 0
         kernels = (heap_push_many, insert_visit, append_plans)
         self._push_many, self._insert, self._append = (
             tuple(k.compiled() for k in kernels) if jit.enabled() else kernels)
@@ -177,26 +179,30 @@ class WorkQueues:
     def push_case(self, unit: int, ready: float, seq: int, task: int) -> None:
         """Queue case ``task`` (an id) at ``unit``, ready at ``ready``, numbered ``seq``.
 
-        Entries wait in a list until the heaps are next read (:meth:`flush`): a heap's order
+        Entries wait in a buffer until the heaps are next read (:meth:`flush`): a heap's order
         depends on its entries, not on the order they came in.
         """
-        self._pending.append((unit, ready, seq, task))
+        n = self._n_pending
+        if n == self._pending_units.size:
+            self._pending_units = np.concatenate([self._pending_units, self._pending_units])
+            self._pending_rows = np.concatenate([self._pending_rows, self._pending_rows])
+        self._pending_units[n] = unit
+        self._pending_rows[n] = ready, seq, task
+        self._n_pending = n + 1
 
     def flush(self) -> None:
         """Push the waiting entries onto their units' heaps."""
-        if not self._pending:
+        n = self._n_pending
+        if not n:
             return
-        units, ready, seq, task = zip(*self._pending, strict=True)
-        self._pending = []
-        units = np.array(units, dtype=np.int64)
-        ready = np.array(ready, dtype=np.float64)
-        seq, task = np.array([seq, task], dtype=np.float64)
+        self._n_pending = 0
+        units, rows = self._pending_units[:n], self._pending_rows[:n]
         while True:
-            i = self._push_many(self.heap, self.heap_n, units, ready, seq, task)
+            i = self._push_many(self.heap, self.heap_n, units, rows)
             if i < 0:
                 return
             self.heap = _grown(self.heap, 1)
-            units, ready, seq, task = units[i:], ready[i:], seq[i:], task[i:]
+            units, rows = units[i:], rows[i:]
 
     def push_coordination(self, unit: int, ready: float, seq: int, hours: float,
                           domain: int) -> None:

@@ -84,6 +84,13 @@ class Casework:
         #: per unit: start of today's work, busy hours today
         self.ufs = np.zeros((len(model.units), 2))
         self._squad_rows = np.array([u.index for u in model.squads], dtype=np.int64)
+        # idle patrol (one squad per area): officer-hours a day, area, the area's grids (>= 1)
+        self._squad_hours = np.array([len(sq.officers) * model.calendar.hours
+                                      for sq in model.squads], dtype=float)
+        self._squad_areas = np.array([sq.area for sq in model.squads], dtype=np.int64)
+        self._area_grids = np.array([max(len(model.area_grids[sq.area]), 1)
+                                     for sq in model.squads], dtype=float)
+        self._patrol_share = model.config.detection.officer_patrol_share
         #: per matter: complexity, 1.0 if technical (a support request may be needed, M10)
         self.matters = np.stack([model.catalog.complexity,
                                  model.coordination.technical.astype(float)], axis=1)
@@ -284,12 +291,9 @@ class Casework:
     def _idle_patrol(self) -> None:
         """Squad officers patrol their area with a share of their idle hours (日常巡查)."""
         m = self.model
-        share = m.config.detection.officer_patrol_share
+        idle = np.maximum(self._squad_hours - self.ufs[self._squad_rows, ck.U_BUSY], 0.0)
         per_area = np.zeros(m.territory.n_areas)
-        for squad in m.squads:  # one squad per area
-            idle = max(len(squad.officers) * m.calendar.hours - self.ufs[squad.index, ck.U_BUSY],
-                       0.0)
-            per_area[squad.area] = share * idle / max(len(m.area_grids[squad.area]), 1)
+        per_area[self._squad_areas] = self._patrol_share * idle / self._area_grids
         m.officer_patrol_hours = per_area[m.territory.area_of_grid]
 
     def _add_visit(self, unit: int, row: np.ndarray, start: float, clean: bool) -> None:

@@ -311,7 +311,8 @@ class Sanctions(KernelArrays):
         ent = self.model.enterprises
         need = self.model.config.sanctions.clean_checks_to_upgrade
         if self._clean_kernel is not None:
-            firms = np.fromiter(firms, dtype=np.int64)  # a list: cheaper than np.asarray
+            if not isinstance(firms, np.ndarray):  # a list: cheaper than np.asarray
+                firms = np.fromiter(firms, dtype=np.int64)
             if self._changes.shape[1] < firms.size:
                 self._changes = np.empty((2, max(firms.size, 2 * self._changes.shape[1])),
                                          dtype=np.int64)
