@@ -100,16 +100,16 @@ def insert_visit(visits, ends, u, row):
 
 
 @kernel
-def heap_push_many(heap, heap_n, units, rows):
-    """:func:`heap_push` of each entry ``rows[i]`` (ready, seq, task) onto unit ``units[i]``.
+def heap_push_many(heap, heap_n, rows):
+    """:func:`heap_push` of each entry ``rows[i]`` (unit, ready, seq, task) in turn.
 
     Returns -1, or the first entry whose unit's heap is full (it and the later ones are left).
     """
-    for i in range(units.size):
-        u = units[i]
+    for i in range(rows.shape[0]):
+        u = int(rows[i, 0])
         if heap_n[u] == heap.shape[1]:
             return i
-        heap_push(heap, heap_n, u, rows[i, H_READY], rows[i, H_SEQ], rows[i, H_TASK])
+        heap_push(heap, heap_n, u, rows[i, 1], rows[i, 2], rows[i, 3])
     return -1
 
 
@@ -167,10 +167,8 @@ class WorkQueues:
         #: checked pairs of planned visits: ranges ``[P0, P1)`` index this array
         self.pairs = np.arange(n_pairs, dtype=np.int64)
         self._n_pairs = n_pairs
-        #: case entries not yet on the heaps (:meth:`flush`): units and ``(ready, seq, task)``
-        self._pending_units = np.zeros(16, dtype=np.int64)
-        self._pending_rows = np.zeros((16, 3))
-        self._n_pending = 0
+        #: case entries not yet on the heaps (:meth:`flush`): unit, ready, seq, task, ...
+        self._pending: list[float] = []
         kernels = (heap_push_many, insert_visit, append_plans)
         self._push_many, self._insert, self._append = (
             tuple(k.compiled() for k in kernels) if jit.enabled() else kernels)
@@ -179,30 +177,23 @@ class WorkQueues:
     def push_case(self, unit: int, ready: float, seq: int, task: int) -> None:
         """Queue case ``task`` (an id) at ``unit``, ready at ``ready``, numbered ``seq``.
 
-        Entries wait in a buffer until the heaps are next read (:meth:`flush`): a heap's order
+        Entries wait in a list until the heaps are next read (:meth:`flush`): a heap's order
         depends on its entries, not on the order they came in.
         """
-        n = self._n_pending
-        if n == self._pending_units.size:
-            self._pending_units = np.concatenate([self._pending_units, self._pending_units])
-            self._pending_rows = np.concatenate([self._pending_rows, self._pending_rows])
-        self._pending_units[n] = unit
-        self._pending_rows[n] = ready, seq, task
-        self._n_pending = n + 1
+        self._pending.extend((unit, ready, seq, task))
 
     def flush(self) -> None:
-        """Push the waiting entries onto their units' heaps."""
-        n = self._n_pending
-        if not n:
+        """Push the waiting entries onto their units' heaps (one kernel call)."""
+        if not self._pending:
             return
-        self._n_pending = 0
-        units, rows = self._pending_units[:n], self._pending_rows[:n]
+        rows = np.array(self._pending, dtype=np.float64).reshape(-1, 4)
+        self._pending = []
         while True:
-            i = self._push_many(self.heap, self.heap_n, units, rows)
+            i = self._push_many(self.heap, self.heap_n, rows)
             if i < 0:
                 return
             self.heap = _grown(self.heap, 1)
-            units, rows = units[i:], rows[i:]
+            rows = rows[i:]
 
     def push_coordination(self, unit: int, ready: float, seq: int, hours: float,
                           domain: int) -> None:
