@@ -374,6 +374,9 @@ class Detection(KernelArrays):
     def _take_watched(self, day: int) -> list[int]:
         """Take the watched violations whose event falls today (or on a day not processed)."""
         watch = self.watch
+        if day == self.next_day:  # the usual case: the day after the last one processed
+            self.next_day = day + 1
+            return watch.pop(day, [])
         today = watch.pop(day, [])
         for earlier in range(self.next_day, day):  # only if days were skipped
             today = watch.pop(earlier, []) + today
