@@ -51,8 +51,8 @@ class Detection(KernelArrays):
         self.watch: dict[int, list[int]] = {}
         #: the first day :meth:`step` has not yet processed
         self.next_day = 0
-        res = model.residents
-        mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
+        # the residents' propensity summed per grid, as np.bincount(grid, weights=propensity)
+        mass = model.resident_propensity_mass
         self.complaint_factor = mass / 1000.0
         #: patrol hours per grid per calendar day, an exponential moving average (14-day scale)
         self.patrol_intensity = model.grid_worker_hours * model.calendar.week / 7.0
@@ -252,8 +252,8 @@ class Detection(KernelArrays):
         """Put the ``n`` entries ``out[0, :n]`` (violations) ``out[1, :n]`` (days) on the
         watch list, in this order."""
         watch = self.watch
-        for vid, day in zip(*out[:2, :n].tolist(), strict=True):
-            watch.setdefault(day, []).append(vid)
+        for i in range(n):  # a few a day: scalar reads cost less than a slice and its lists
+            watch.setdefault(out.item(1, i), []).append(out.item(0, i))
 
     def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
         """:meth:`schedule_new` by the kernel :func:`.detection_kernels.schedule_violations`."""
