@@ -252,8 +252,11 @@ class Detection(KernelArrays):
         """Put the ``n`` entries ``out[0, :n]`` (violations) ``out[1, :n]`` (days) on the
         watch list, in this order."""
         watch = self.watch
-        for i in range(n):  # a few a day: scalar reads cost less than a slice and its lists
-            watch.setdefault(out.item(1, i), []).append(out.item(0, i))
+        if n == 1:  # common on small streets: two scalar reads cost less than slices and lists
+            watch.setdefault(out.item(1, 0), []).append(out.item(0, 0))
+            return
+        for vid, day in zip(*out[:2, :n].tolist(), strict=True):
+            watch.setdefault(day, []).append(vid)
 
     def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
         """:meth:`schedule_new` by the kernel :func:`.detection_kernels.schedule_violations`."""
