@@ -30,6 +30,22 @@ from reformsim.streams import (
 
 
 @kernel
+def patrol_day(patrol_hours, officer_hours, patrol, patrol_factor):
+    """Update the patrol intensity, ``p += ((grid hours + officer hours) - p) / 14``.
+
+    A 14-day moving average of the patrol hours per grid (domain.md M13), and the patrol
+    column of the hazard grid table, ``p / 8`` (:meth:`Detection.hazards`). The first part of
+    :func:`detect_day`, called alone on days without watched violations (a call with four
+    arguments costs less than one with forty).
+    """
+    for g in range(patrol.size):
+        p = patrol[g]
+        p = p + ((patrol_hours[g] + officer_hours[g]) - p) / 14.0
+        patrol[g] = p
+        patrol_factor[g] = p / 8.0
+
+
+@kernel
 def detect_day(w, patrol_hours, officer_hours, case_start, out_i, out_t, patrol,
                patrol_factor, v_case, v_ended, v_self_end, v_detect, v_channel, v_pair,
                pair_grid, resident_start, complainant_u, v_n_cases, v_enterprise, v_domain,
@@ -62,11 +78,7 @@ def detect_day(w, patrol_hours, officer_hours, case_start, out_i, out_t, patrol,
         ``n_end * (w.size + 1) + n_detected``.
     """
     # patrol hours: an exponential moving average with a 14-day scale, and its / 8 column
-    for g in range(patrol.size):
-        p = patrol[g]
-        p = p + ((patrol_hours[g] + officer_hours[g]) - p) / 14.0
-        patrol[g] = p
-        patrol_factor[g] = p / 8.0
+    patrol_day(patrol_hours, officer_hours, patrol, patrol_factor)
     n = w.size
     n_end = 0
     n_det = 0

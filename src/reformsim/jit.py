@@ -131,7 +131,14 @@ def compile_all() -> list[str]:
             "levers": levers,
         })
         ReformModel(sc, seed=0).run()
+    for warm_up in WARM_UPS:
+        warm_up()
     return sorted(KERNELS)
+
+
+#: extra warm-ups of :func:`compile_all`, for kernels the warm-up models call only from inside
+#: other kernels (numba's disk cache loads a kernel without compiling its callees)
+WARM_UPS: list[Callable[[], None]] = []
 
 
 _WARM_UP_LEVERS: tuple[dict[str, Any], ...] = (

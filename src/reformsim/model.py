@@ -234,6 +234,8 @@ class ReformModel(mesa.Model):
         n_grids = len(res_per_grid)
         start, kernel = self.resident_grid_start, self._jit
         mass = grid_sums(res.grid, start, res.propensity, kernel)
+        #: complaint-propensity mass of the residents of each grid (detection's complaint hazard)
+        self.resident_propensity_mass = mass
         literacy = np.divide(grid_sums(res.grid, start, res.literacy, kernel),
                              res_per_grid, out=np.ones(n_grids), where=res_per_grid > 0)
         patrol = allocation.expected_patrol_hours(sc, res_per_grid, literacy)

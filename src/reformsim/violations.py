@@ -64,6 +64,11 @@ class ViolationLog(Table):
         self.n = start + k
         return start
 
+    def reserve(self, k: int) -> None:
+        """Make room for ``k`` more rows (without adding them)."""
+        if self.n + k > self.capacity:
+            self._reserve(k)
+
     def is_open(self, ids: np.ndarray) -> np.ndarray:
         """Whether each violation is still going on."""
         return np.isinf(self.cols["ended_at"][ids])

@@ -24,13 +24,16 @@ Harrington (1988); Zaklan, Westerhoff & Stauffer (2009) for neighbour influence.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from reformsim import jit
+from reformsim.detection_kernels import schedule_violations
 from reformsim.jit import kernel
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
+from reformsim.violations import open_rows
 from reformsim.streams import SLOT_ACCEPT_ONSET, SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY
 
 if TYPE_CHECKING:
@@ -104,6 +107,19 @@ class WeightTable:
         return out
 
 
+@lru_cache(maxsize=8)
+def weight_table(gamma: float) -> WeightTable:
+    """The :class:`WeightTable` of ``gamma``, made once per process and shared (read only).
+
+    Tabulating ``w`` costs three powers on each of its 8193 points: a fixed cost of every model
+    built (issue 4), while the table depends on ``gamma`` alone. Its arrays are made read only.
+    """
+    table = WeightTable(gamma)
+    table.w.flags.writeable = False
+    table.dw.flags.writeable = False
+    return table
+
+
 class _PairTerms(NamedTuple):
     """The state-independent terms of the onset probability of some exposure pairs.
 
@@ -126,11 +142,13 @@ class _PairTerms(NamedTuple):
 
 
 #: columns of :attr:`Compliance.pair_int` and :attr:`Compliance.pair_float` (the onset kernel's
-#: per-pair constants) and the entries of :attr:`Compliance.constants`
-_FIRM, _GRID, _DECIDING = 0, 1, 2
+#: per-pair constants), the entries of :attr:`Compliance.constants` and of the day's integers
+#: of :func:`onsets_day` (:attr:`Compliance.day_ints`)
+_FIRM, _GRID, _DECIDING, _DOMAIN = 0, 1, 2, 3
 _IMITATION, _FIXED, _FIXED_ADVISED, _DOMAIN_WEIGHT = 0, 1, 2, 3
 (_SANCTION, _TRUST_WEIGHT, _TRUST_INITIAL, _MAX_RATE, _NEG_NOISE, _IDENTITY, _IMITATORS, _EDGE,
  _STEP, _TOP_EDGE, _N_CONSTANTS) = range(11)
+_LO, _HI, _START, _FIRST_ID, _RUN_DAYS, _FIRST_DAY, _N_DAY_INTS = range(7)
 
 
 @kernel
@@ -229,6 +247,87 @@ def accept_onsets(lo, hi, start, cand, accept_at, draws, pair_int, pair_float, g
     return k - start
 
 
+@kernel
+def onsets_day(day_ints, cand, accept_at, draws, new_draws_words, new_draws, new_pairs, pair_int,
+               pair_float, gain, p_hat, advised, violation, trust, violating, pairs_in_grid,
+               constants, table, col_pair, col_enterprise, col_domain, col_matter, col_onset,
+               matter_factor, grid_factor, report_factor, authority, v_detect, v_channel,
+               v_self_end, complainant_u, watch_out):  # pragma: no cover
+    """One day of :meth:`Compliance.step` with numba: onsets, new violations, their schedule.
+
+    The three steps of the day's new violations (domain.md M1, M2, M5-M7, M13) in one call, so
+    a day pays one kernel call instead of three (issue 4: fixed cost per day):
+
+    1. :func:`accept_onsets` on candidates ``lo:hi`` (``day_ints``), writing the accepted pairs
+       and draws from row ``start`` of ``new_pairs`` / ``new_draws`` (``new_draws_words`` is
+       the same memory as rows of 64-bit words). Nothing else is written before every
+       candidate is decided, so a return of -1 (a perceived risk in a tail of the weight
+       table) leaves the state as it was: the caller then takes the numpy path.
+    2. :func:`reformsim.violations.open_rows`: the violations ``first_id, first_id + 1, ...``
+       get their pair, enterprise, domain, matter and onset (the log's columns ``col_*``, rows
+       reserved by the caller); each pair's ``violation`` is set and its grid's count of
+       violating pairs grows.
+    3. :func:`reformsim.detection_kernels.schedule_violations`: detection time, channel,
+       self-correction and complainant uniform, and the watch-list entries (``watch_out``; the
+       run's days and the first day not processed are ``day_ints`` entries).
+
+    Returns
+    -------
+    int
+        ``k * (k_max + 1) + n_watch`` with ``k`` the new violations and ``n_watch`` the
+        watch-list entries (``k_max = hi - lo``), or -1 (see 1).
+    """
+    lo = day_ints[_LO]
+    hi = day_ints[_HI]
+    start = day_ints[_START]
+    k = accept_onsets(lo, hi, start, cand, accept_at, draws, pair_int, pair_float, gain, p_hat,
+                      advised, violation, trust, violating, pairs_in_grid, constants, table,
+                      new_pairs, new_draws_words)
+    if k <= 0:
+        return k
+    first_id = day_ints[_FIRST_ID]
+    stop = start + k
+    matter = np.empty(k, dtype=np.int64)
+    onset = np.empty(k)
+    for i in range(k):
+        matter[i] = new_draws[start + i]["matter"]
+        onset[i] = new_draws[start + i]["onset_at"]
+    grids = np.empty(k, dtype=np.int64)
+    open_rows(first_id, new_pairs[start:stop], matter, onset, pair_int[:, _FIRM],
+              pair_int[:, _DOMAIN], pair_int[:, _GRID], col_pair, col_enterprise, col_domain,
+              col_matter, col_onset, violation, violating, grids)
+    n_watch = schedule_violations(first_id, new_draws[start:stop], grids, matter_factor,
+                                  grid_factor, report_factor, authority, v_detect, v_channel,
+                                  v_self_end, complainant_u, day_ints[_RUN_DAYS:], watch_out)
+    return k * (hi - lo + 1) + n_watch
+
+
+def _warm_up_unfused_path() -> None:
+    """Run a tiny model on the unfused kernels (:func:`accept_onsets`, then
+    :meth:`ReformModel.open_violations`), for :func:`reformsim.jit.compile_all`.
+
+    The fused :func:`onsets_day` calls them inside; models with a domain without matters call
+    them directly.
+    """
+    from reformsim.model import ReformModel
+    from reformsim.scenario import Scenario
+
+    plain = Scenario.model_validate({"population": {"n_enterprises": 60, "n_residents": 300}})
+    staff = {d.id: 2 for d in plain.domains}  # one department per domain by default
+    sc = Scenario.model_validate({
+        "run": {"days": 30, "warmup_days": 5}, "territory": {"n_grids": 4, "n_areas": 2},
+        "population": {"n_enterprises": 60, "n_residents": 300},
+        "staffing": {"retained_officers": staff, "seconded_officers": staff,
+                     "street_staff": 2, "grid_workers": 4}})
+    m = ReformModel(sc, seed=0)
+    m.compliance._fused = False
+    m.compliance._kernel = accept_onsets.compiled()
+    m.run()
+
+
+jit.WARM_UPS.append(_warm_up_unfused_path)
+
+
 class CandidateCalendar:
     """Days on which each exposure pair is an onset candidate: a Bernoulli process per pair.
 
@@ -325,7 +424,7 @@ class Compliance:
         self.domain_weight = weights[ent.pair_dom]
         self.pair_type = ent.risk_type[ent.pair_ent]
         self.pair_grid = model.pair_grid
-        self.weight = WeightTable(cs.probability_weighting_gamma)
+        self.weight = weight_table(cs.probability_weighting_gamma)
         #: per pair: whether the firm weighs the utility of violating (rational or imitator)
         self.deciding = (self.pair_type == RATIONAL) | (self.pair_type == IMITATOR)
         incompetent = self.pair_type == INCOMPETENT
@@ -351,19 +450,32 @@ class Compliance:
         self.block_terms: _PairTerms | None = None
         self.block_horizon = -1
         #: the compiled :func:`accept_onsets` (None: the numpy path of :meth:`step`)
-        self._kernel = accept_onsets.compiled() if jit.enabled() else None
-        if self._kernel is not None:
+        #: whether the kernel is :func:`onsets_day` (else :func:`accept_onsets`)
+        self._fused = False
+        self._kernel = None
+        if jit.enabled():
+            self._choose_kernel()
             self._init_kernel_inputs()
             self._new_block_buffers()
+
+    def _choose_kernel(self) -> None:
+        """The compiled :func:`onsets_day` when every domain has matters (else a violation could
+        get none, which :meth:`ReformModel.open_violations` reports) and the log has its
+        kernels; else :func:`accept_onsets` (then :meth:`ReformModel.open_violations`)."""
+        m = self.model
+        self._fused = not m.catalog.has_empty_domains and m.violations.open_kernel is not None
+        self._kernel = (onsets_day if self._fused else accept_onsets).compiled()
+        #: the integers of a day's :func:`onsets_day` call (``_LO`` ... ``_FIRST_DAY``)
+        self.day_ints = np.zeros(_N_DAY_INTS, dtype=np.int64)
 
     def _init_kernel_inputs(self) -> None:
         """Gather the constant inputs of :func:`accept_onsets`: pair terms, scalars, w table."""
         m = self.model
         cs = m.config.compliance
         ent = m.enterprises
-        #: per pair: firm, grid, deciding
-        self.pair_int = np.stack([ent.pair_ent, self.pair_grid, self.deciding], axis=1,
-                                 dtype=np.int64)
+        #: per pair: firm, grid, deciding, domain
+        self.pair_int = np.stack([ent.pair_ent, self.pair_grid, self.deciding, ent.pair_dom],
+                                 axis=1, dtype=np.int64)
         #: per pair: imitation weight, fixed rates before and after advice, domain weight
         self.pair_float = np.stack([self.imitation_weight, self.fixed_rate[:, 0],
                                     self.fixed_rate[:, 1], self.domain_weight], axis=1,
@@ -420,9 +532,12 @@ class Compliance:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._kernel = None
-        if "new_draws" in state and jit.enabled():  # built with the kernel
-            self._kernel = accept_onsets.compiled()
+        if "new_draws" in state and jit.enabled():  # built with the kernel (the model may not
+            # be unpickled yet: the pickled ``_fused`` says which)
+            self._kernel = (onsets_day if self._fused else accept_onsets).compiled()
             self._bind_words()
+        else:
+            self._fused = False
 
     def _sanction(self) -> float:
         """Return the expected sanction ``S`` (plus the colour downgrade under three colours)."""
@@ -500,6 +615,40 @@ class Compliance:
             draws[name] = values
         return draws
 
+    def _step_fused(self, day: int, lo: int, hi: int) -> int:
+        """Today's onsets by :func:`onsets_day`; returns the new violations, or -1 (nothing
+        done: the numpy path decides)."""
+        m = self.model
+        ent, log, det = m.enterprises, m.violations, m.detection
+        first_id = log.n
+        room = hi - lo  # at most one violation per candidate
+        log.reserve(room)
+        det._reserve_complainant_u(first_id + room)
+        ints = self.day_ints
+        ints[_LO] = lo
+        ints[_HI] = hi
+        ints[_START] = self.new_used
+        ints[_FIRST_ID] = first_id
+        ints[_RUN_DAYS] = m.config.run.days
+        ints[_FIRST_DAY] = det.next_day
+        out = det._watch_buffer(room)
+        c = log.cols
+        r = self._kernel(ints, self.calendar.day_pairs, self.block_accept, self.block_words,
+                        self.new_words, self.new_draws, self.new_pairs, self.pair_int,
+                        self.pair_float, ent.gain, ent.p_hat, ent.advised, ent.violation,
+                        ent.trust, m.violating_in_grid, m.pairs_in_grid, self.constants,
+                        self.table, c["pair"], c["enterprise"], c["domain"], c["matter"],
+                        c["onset_at"], det._matter_factor, det._grid_factor, det._report_factor,
+                        m.team_authority, c["detect_at"], c["channel"], c["self_end_at"],
+                        det.complainant_u, out)
+        if r <= 0:
+            return r
+        k, n_watch = divmod(r, room + 1)
+        self.new_used += k
+        log.n = first_id + k
+        det._add_watched(out, n_watch)
+        return k
+
     def step(self, day: int) -> None:
         """Draw today's onsets and register the new violations.
 
@@ -520,7 +669,11 @@ class Compliance:
             self.block_horizon = cal.horizon
         if lo == hi:
             return
-        if self._kernel is not None:
+        if self._fused:
+            if self._step_fused(day, lo, hi) >= 0:
+                return
+            # else a perceived risk in a tail of w(p): the numpy path
+        elif self._kernel is not None:
             ent = m.enterprises
             start = self.new_used
             k = self._kernel(lo, hi, start, cal.day_pairs, self.block_accept, self.block_words,

@@ -51,8 +51,8 @@ class Detection(KernelArrays):
         self.watch: dict[int, list[int]] = {}
         #: the first day :meth:`step` has not yet processed
         self.next_day = 0
-        res = model.residents
-        mass = np.bincount(res.grid, weights=res.propensity, minlength=model.territory.n_grids)
+        # the residents' propensity summed per grid, as np.bincount(grid, weights=propensity)
+        mass = model.resident_propensity_mass
         self.complaint_factor = mass / 1000.0
         #: patrol hours per grid per calendar day, an exponential moving average (14-day scale)
         self.patrol_intensity = model.grid_worker_hours * model.calendar.week / 7.0
@@ -77,6 +77,7 @@ class Detection(KernelArrays):
         #: the compiled day kernels (detection_kernels), or None for the numpy/Python path
         self._detect_kernel = dk.detect_day.compiled() if jit.enabled() else None
         self._schedule_kernel = dk.schedule_violations.compiled() if jit.enabled() else None
+        self._patrol_kernel = dk.patrol_day.compiled() if jit.enabled() else None
         self._out_i = np.zeros((2, 64), dtype=np.int64)  # the kernels' output buffers
         self._out_t = np.zeros((2, 64))
         self._days_first = np.zeros(2, dtype=np.int64)
@@ -240,6 +241,23 @@ class Detection(KernelArrays):
         self.complainant_u[rows_slice] = draws["complainant_u"]
         self._watch(soon, events)
 
+    def _watch_buffer(self, n: int) -> np.ndarray:
+        """The kernels' int64 output buffer (2 rows), grown to at least ``n`` columns."""
+        if n > self._out_i.shape[1]:
+            self._out_i = np.zeros((2, 2 * n), dtype=np.int64)
+            self._out_t = np.zeros((2, 2 * n))
+        return self._out_i
+
+    def _add_watched(self, out: np.ndarray, n: int) -> None:
+        """Put the ``n`` entries ``out[0, :n]`` (violations) ``out[1, :n]`` (days) on the
+        watch list, in this order."""
+        watch = self.watch
+        if n == 1:  # common on small streets: two scalar reads cost less than slices and lists
+            watch.setdefault(out.item(1, 0), []).append(out.item(0, 0))
+            return
+        for vid, day in zip(*out[:2, :n].tolist(), strict=True):
+            watch.setdefault(day, []).append(vid)
+
     def _schedule_new_kernel(self, start: int, draws: np.ndarray, grids: np.ndarray) -> None:
         """:meth:`schedule_new` by the kernel :func:`.detection_kernels.schedule_violations`."""
         m = self.model
@@ -312,7 +330,12 @@ class Detection(KernelArrays):
     def _step_kernel(self, day: int) -> np.ndarray:
         """:meth:`step` by the kernel :func:`.detection_kernels.detect_day` (same results)."""
         m = self.model
-        w = np.array(self._take_watched(day), dtype=np.int64)
+        watched = self._take_watched(day)
+        if not watched:  # nothing to detect or end today: only the patrol average
+            self._patrol_kernel(m.patrol_hours, m.officer_patrol_hours, self.patrol_intensity,
+                                self._patrol_factor)
+            return np.zeros(0, dtype=np.int64)
+        w = np.array(watched, dtype=np.int64)
         if w.size > self._out_t.shape[1]:
             self._out_i = np.zeros((2, 2 * w.size), dtype=np.int64)
             self._out_t = np.zeros((2, 2 * w.size))
@@ -354,6 +377,9 @@ class Detection(KernelArrays):
     def _take_watched(self, day: int) -> list[int]:
         """Take the watched violations whose event falls today (or on a day not processed)."""
         watch = self.watch
+        if day == self.next_day:  # the usual case: the day after the last one processed
+            self.next_day = day + 1
+            return watch.pop(day, [])
         today = watch.pop(day, [])
         for earlier in range(self.next_day, day):  # only if days were skipped
             today = watch.pop(earlier, []) + today
