@@ -81,7 +81,7 @@ def test_refreshed_skills_equal_the_learning_curve(small_integrated) -> None:
         expected = 1.0 - (1.0 - o.skill0) * (1.0 + o.experience) ** (-b)
         np.testing.assert_array_equal(o.skills, expected)
         np.testing.assert_array_equal(o.unit.skill_matrix[o.row - o.unit.officer_range[0]], expected)
-        np.testing.assert_array_equal(m._officer_learning[0, o.row], expected)
+        np.testing.assert_array_equal(m.officer_learning[0, o.row], expected)
 
 
 def _clean_checks_reference(m, firms: np.ndarray) -> None:

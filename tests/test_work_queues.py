@@ -158,7 +158,7 @@ def _served_by_rule(m: ReformModel, unit, entries: list[tuple], lo: float, hi: f
     cw, cal, ent = m.casework, m.calendar, m.enterprises
     first, end = unit.officer_range
     free = [max(f, 0.0) for f in m.officer_state[first:end, 0].tolist()]
-    skills = m._officer_learning[0, first:end]
+    skills = m.officer_learning[0, first:end]
     cases = sorted(e for e in entries if e[2] == "case")
     visits = sorted(e for e in entries if e[2] == "visit")
     served: list[tuple[int, float]] = []

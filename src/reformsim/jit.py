@@ -91,7 +91,7 @@ def _with_compiled_callees(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _kernel_named(module: str, qualname: str) -> Kernel:
-    """The kernel ``qualname`` of ``module`` (imported if need be)."""
+    """Return the kernel ``qualname`` of ``module`` (imported if need be)."""
     importlib.import_module(module)
     return KERNELS[f"{module}.{qualname}"]
 
@@ -117,23 +117,28 @@ def compile_all() -> list[str]:
     if not enabled():
         return []
     from reformsim.model import ReformModel  # imports every mechanism (and their kernels)
-    from reformsim.scenario import Scenario
 
     for levers in _WARM_UP_LEVERS:
-        plain = Scenario.model_validate({"population": {"n_enterprises": 60, "n_residents": 300}})
-        staff = {d.id: 2 for d in plain.domains}  # one department per domain by default
-        sc = Scenario.model_validate({
-            "run": {"days": 45, "warmup_days": 5},
-            "territory": {"n_grids": 4, "n_areas": 2},
-            "population": {"n_enterprises": 60, "n_residents": 300},
-            "staffing": {"retained_officers": staff, "seconded_officers": staff,
-                         "street_staff": 2, "grid_workers": 4},
-            "levers": levers,
-        })
-        ReformModel(sc, seed=0).run()
+        ReformModel(tiny_scenario(levers), seed=0).run()
     for warm_up in WARM_UPS:
         warm_up()
     return sorted(KERNELS)
+
+
+def tiny_scenario(levers: dict[str, Any], days: int = 45) -> Any:
+    """Return a 60-firm, 300-resident scenario with ``levers`` (warm-up runs compile kernels)."""
+    from reformsim.scenario import Scenario
+
+    plain = Scenario.model_validate({"population": {"n_enterprises": 60, "n_residents": 300}})
+    staff = {d.id: 2 for d in plain.domains}  # one department per domain by default
+    return Scenario.model_validate({
+        "run": {"days": days, "warmup_days": 5},
+        "territory": {"n_grids": 4, "n_areas": 2},
+        "population": {"n_enterprises": 60, "n_residents": 300},
+        "staffing": {"retained_officers": staff, "seconded_officers": staff,
+                     "street_staff": 2, "grid_workers": 4},
+        "levers": levers,
+    })
 
 
 #: extra warm-ups of :func:`compile_all`, for kernels the warm-up models call only from inside

@@ -134,7 +134,7 @@ class ReformModel(mesa.Model):
         that per-unit forgetting, training and compiled casework rely on (same values).
         """
         self.__dict__.update(state)
-        self.bind_officers(self._officer_learning)
+        self.bind_officers(self.officer_learning)
 
     def run(self) -> ReformModel:
         """Run the remaining days of the scenario."""
@@ -316,7 +316,8 @@ class ReformModel(mesa.Model):
         views of their rows (:meth:`WorkUnit.bind_skills`), and :attr:`unit_officers` holds each
         unit's first row and the end (for compiled casework).
         """
-        self._officer_learning = learning
+        #: officers' skill, experience and room to learn ``1 - skill0`` (3 x officer x domain)
+        self.officer_learning = learning
         first = 0
         bounds = [0]
         for unit in self.units:

@@ -176,7 +176,7 @@ class Casework:
         io = self.io
         io[ck.I_SEQ] = m.last_seq
         code = self._serve(q.visits, q.visit_ends, q.heap, q.heap_n, q.coordination, q.pairs,
-                           self.ufs, m.unit_officers, m.officer_state, m._officer_learning,
+                           self.ufs, m.unit_officers, m.officer_state, m.officer_learning,
                            self.travel, m.enterprises.violation, self.case_rows,
                            m.cases.cols["support_requests"], self.matters, m.owner_dept,
                            self.visit_rows, self.closures, self.fs, io, self.task_row)
@@ -346,7 +346,7 @@ class Casework:
         m = self.model
         self._sync_cases()
         self._room_for_closures(1)
-        end = self._handle(m.officer_state, m._officer_learning, self.ufs, self.travel,
+        end = self._handle(m.officer_state, m.officer_learning, self.ufs, self.travel,
                            self.case_rows, m.cases.cols["support_requests"], self.matters,
                            m.owner_dept, self.closures, self.fs, self.io, unit.index, k, cid,
                            start, 0.0)
@@ -364,7 +364,7 @@ class Casework:
         m = self.model
         gen = m.streams["on_site"]
         v = m.violations.cols
-        skills = m._officer_learning[0, k]
+        skills = m.officer_learning[0, k]
         pair_dom, p = m.enterprises.views["pair_dom"], self.find_probability
         case, onset = v["case"], v["onset_at"]
         if len(pairs) == 1:  # one pair: the same number and stream state as random(1)[0]

@@ -9,10 +9,10 @@ where ``w(p) = p^γ / (p^γ + (1-p)^γ)^(1/γ)`` is Tversky-Kahneman probability
 the expected sanction (plus the colour-downgrade cost when three-colour management is on:
 Harrington 1988 leverage), ``v_g`` the share of violating pairs in the firm's grid (social
 influence, M7), ``T_i`` the firm's trust in the enforcers with weight ``w_T`` (voluntary
-compliance, M6; :mod:`reformsim.mechanisms.trust`) and ``w_d`` the domain's violation weight. Honest firms never violate; the
-"incompetent" type violates by ignorance at a fixed rate, lowered after advice (Ayres &
-Braithwaite 1992). A new violation picks its matter by the catalogue's Zipf weights and draws,
-from constant competing hazards, when it would be detected and by which channel (complaint,
+compliance, M6; :mod:`reformsim.mechanisms.trust`) and ``w_d`` the domain's violation weight.
+Honest firms never violate; the "incompetent" type violates by ignorance at a fixed rate,
+lowered after advice (Ayres & Braithwaite 1992). A new violation picks its matter by the
+catalogue's Zipf weights and draws, from constant competing hazards, when it would be detected and by which channel (complaint,
 patrol, platform; M13) and when it would end by itself.
 
 References
@@ -33,8 +33,8 @@ from reformsim import jit
 from reformsim.detection_kernels import schedule_violations
 from reformsim.jit import kernel
 from reformsim.population import IMITATOR, INCOMPETENT, RATIONAL
-from reformsim.violations import open_rows
 from reformsim.streams import SLOT_ACCEPT_ONSET, SLOT_MATTER, SLOT_ONSET_TIME, SLOTS_PER_DAY
+from reformsim.violations import open_rows
 
 if TYPE_CHECKING:
     from reformsim.model import ReformModel
@@ -303,23 +303,16 @@ def onsets_day(day_ints, cand, accept_at, draws, new_draws_words, new_draws, new
 
 
 def _warm_up_unfused_path() -> None:
-    """Run a tiny model on the unfused kernels (:func:`accept_onsets`, then
-    :meth:`ReformModel.open_violations`), for :func:`reformsim.jit.compile_all`.
+    """Run a tiny model on the unfused kernels, for :func:`reformsim.jit.compile_all`.
+
+    The unfused kernels: :func:`accept_onsets`, then :meth:`ReformModel.open_violations`.
 
     The fused :func:`onsets_day` calls them inside; models with a domain without matters call
     them directly.
     """
     from reformsim.model import ReformModel
-    from reformsim.scenario import Scenario
 
-    plain = Scenario.model_validate({"population": {"n_enterprises": 60, "n_residents": 300}})
-    staff = {d.id: 2 for d in plain.domains}  # one department per domain by default
-    sc = Scenario.model_validate({
-        "run": {"days": 30, "warmup_days": 5}, "territory": {"n_grids": 4, "n_areas": 2},
-        "population": {"n_enterprises": 60, "n_residents": 300},
-        "staffing": {"retained_officers": staff, "seconded_officers": staff,
-                     "street_staff": 2, "grid_workers": 4}})
-    m = ReformModel(sc, seed=0)
+    m = ReformModel(jit.tiny_scenario({}, days=30), seed=0)
     m.compliance._fused = False
     m.compliance._kernel = accept_onsets.compiled()
     m.run()
@@ -459,9 +452,12 @@ class Compliance:
             self._new_block_buffers()
 
     def _choose_kernel(self) -> None:
-        """The compiled :func:`onsets_day` when every domain has matters (else a violation could
-        get none, which :meth:`ReformModel.open_violations` reports) and the log has its
-        kernels; else :func:`accept_onsets` (then :meth:`ReformModel.open_violations`)."""
+        """Choose the compiled :func:`onsets_day`, or :func:`accept_onsets` and the log's path.
+
+        :func:`onsets_day` when every domain has matters (else a violation could get none, which
+        :meth:`ReformModel.open_violations` reports) and the log has its kernels; else
+        :func:`accept_onsets` (then :meth:`ReformModel.open_violations`).
+        """
         m = self.model
         self._fused = not m.catalog.has_empty_domains and m.violations.open_kernel is not None
         self._kernel = (onsets_day if self._fused else accept_onsets).compiled()
@@ -616,8 +612,10 @@ class Compliance:
         return draws
 
     def _step_fused(self, day: int, lo: int, hi: int) -> int:
-        """Today's onsets by :func:`onsets_day`; returns the new violations, or -1 (nothing
-        done: the numpy path decides)."""
+        """Make today's onsets by :func:`onsets_day`.
+
+        Returns the number of new violations, or -1 (nothing done: the numpy path decides).
+        """
         m = self.model
         ent, log, det = m.enterprises, m.violations, m.detection
         first_id = log.n

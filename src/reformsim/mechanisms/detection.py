@@ -249,8 +249,7 @@ class Detection(KernelArrays):
         return self._out_i
 
     def _add_watched(self, out: np.ndarray, n: int) -> None:
-        """Put the ``n`` entries ``out[0, :n]`` (violations) ``out[1, :n]`` (days) on the
-        watch list, in this order."""
+        """Put ``n`` entries on the watch list, in order: violations ``out[0]``, days ``out[1]``."""
         watch = self.watch
         if n == 1:  # common on small streets: two scalar reads cost less than slices and lists
             watch.setdefault(out.item(1, 0), []).append(out.item(0, 0))
