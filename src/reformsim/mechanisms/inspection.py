@@ -70,8 +70,9 @@ class InspectionTask:
 
     ``pairs`` are distinct exposure pairs of the firm, in increasing order (a read-only view
     for joint visits; visit booking relies on them being distinct). ``domain`` is the first
-    checked pair's domain: the officer most skilled in it is sent. (Slots: casework reads the
-    fields through specialised slot loads.)
+    checked pair's domain: the officer most skilled in it is sent. The numpy planning paths
+    make these; :meth:`WorkUnit.push_inspection <reformsim.agents.WorkUnit.push_inspection>`
+    queues one as a row of ``model.queues`` (the compiled path writes the rows directly).
     """
 
     enterprise: int
