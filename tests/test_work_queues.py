@@ -220,3 +220,18 @@ def test_a_unit_serves_its_queues_by_the_queue_rule(flag: str,
     assert sorted(got, key=lambda x: x[1]) == sorted(expected, key=lambda x: x[1])
     assert len(expected) >= 2 and n_served < 60  # some served, some left for another day
     assert m.queues.backlog(unit.index) == 60 - n_served
+
+
+def test_idle_patrol_spreads_a_share_of_idle_squad_hours_over_the_area() -> None:
+    from reformsim.casework_kernels import idle_patrol
+
+    ufs = np.array([[0.0, 5.0], [0.0, 30.0], [0.0, 2.0]])  # unit 0 a department
+    squad_rows = np.array([1, 2])
+    hours = np.array([16.0, 24.0])  # officer-hours a day: squad 1 is over-busy
+    areas, grids = np.array([0, 1]), np.array([2.0, 3.0])
+    area_of_grid = np.array([0, 1, 1, 0, 1])
+    for fn in (idle_patrol.py, idle_patrol.compiled()) if jit.enabled() else (idle_patrol.py,):
+        out = fn(ufs, squad_rows, hours, areas, grids, 0.5, 2, area_of_grid)
+        # squad 1: max(16 - 30, 0) = 0; squad 2: 0.5 * (24 - 2) / 3 per grid of area 1
+        np.testing.assert_array_equal(out, [0.0, 0.5 * 22.0 / 3.0, 0.5 * 22.0 / 3.0, 0.0,
+                                            0.5 * 22.0 / 3.0])

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from reformsim.jit import kernel
 from reformsim.streams import SLOT_SERVICE, premixed_pair_hash, uniform_of_premixed
 from reformsim.work_queues import (
@@ -110,6 +112,64 @@ def write_closures(clo, n, officer_ids, started_at, on_scene_at, officer, travel
         service_hours[cid] = clo[i, K_SERVICE]
         closed_at[cid] = clo[i, K_END]
         status[cid] = closed
+
+
+@kernel
+def visit_columns(vis, n, pairs):
+    """Return the day's ``n`` buffered visits as the visit log's columns, pairs and clean firms.
+
+    Returns firm, unit, start, domains checked (int16), joint (bool), then every visit's checked
+    pairs one visit after another, then the firms of the clean visits (in buffer order).
+    """
+    firms = np.empty(n, np.int64)
+    units = np.empty(n, np.int64)
+    at = np.empty(n)
+    domains = np.empty(n, np.int16)
+    joint = np.empty(n, np.bool_)
+    n_pairs = 0
+    n_clean = 0
+    for i in range(n):
+        firms[i] = int(vis[i, V_ENT])
+        units[i] = int(vis[i, V_UNIT])
+        at[i] = vis[i, V_AT]
+        k = int(vis[i, V_P1]) - int(vis[i, V_P0])
+        domains[i] = k
+        joint[i] = vis[i, V_JOINT] != 0.0
+        n_pairs += k
+        if vis[i, V_CLEAN] != 0.0:
+            n_clean += 1
+    checked = np.empty(n_pairs, np.int64)
+    clean = np.empty(n_clean, np.int64)
+    j = 0
+    c = 0
+    for i in range(n):
+        for p in range(int(vis[i, V_P0]), int(vis[i, V_P1])):
+            checked[j] = pairs[p]
+            j += 1
+        if vis[i, V_CLEAN] != 0.0:
+            clean[c] = firms[i]
+            c += 1
+    return firms, units, at, domains, joint, checked, clean
+
+
+@kernel
+def idle_patrol(ufs, squad_rows, squad_hours, squad_areas, area_grids, share, n_areas,
+                area_of_grid):
+    """Patrol hours per grid from the squads' idle hours today (日常巡查, section 7.6).
+
+    Squad ``s`` (one per area) turns ``share`` of its idle officer-hours ``max(hours - busy,
+    0)`` (as ``np.maximum``: -0.0 and NaN kept) into patrol spread evenly over its area's grids.
+    """
+    per_area = np.zeros(n_areas)
+    for s in range(squad_rows.size):
+        idle = squad_hours[s] - ufs[squad_rows[s], U_BUSY]
+        if not (idle >= 0.0 or idle != idle):
+            idle = 0.0
+        per_area[squad_areas[s]] = share * idle / area_grids[s]
+    out = np.empty(area_of_grid.size)
+    for g in range(area_of_grid.size):
+        out[g] = per_area[area_of_grid[g]]
+    return out
 
 
 @kernel

@@ -114,6 +114,15 @@ def heap_push_many(heap, heap_n, rows):
 
 
 @kernel
+def count_waiting(ends, heap_n):
+    """Tasks waiting at every unit: planned visits ``ends[:, 1] - ends[:, 0]`` and cases."""
+    total = 0
+    for u in range(heap_n.size):
+        total += ends[u, 1] - ends[u, 0] + heap_n[u]
+    return total
+
+
+@kernel
 def append_plans(visits, ends, plans, bounds, ready):
     """Append a day's planned visits: rows ``bounds[b]:bounds[b + 1]`` of ``plans`` to unit ``b``.
 
@@ -169,8 +178,8 @@ class WorkQueues:
         self._n_pairs = n_pairs
         #: case entries not yet on the heaps (:meth:`flush`): unit, ready, seq, task, ...
         self._pending: list[float] = []
-        kernels = (heap_push_many, insert_visit, append_plans)
-        self._push_many, self._insert, self._append = (
+        kernels = (heap_push_many, insert_visit, append_plans, count_waiting)
+        self._push_many, self._insert, self._append, self._count = (
             tuple(k.compiled() for k in kernels) if jit.enabled() else kernels)
 
     # ------------------------------------------------------------------ cases
@@ -263,8 +272,7 @@ class WorkQueues:
     def total_backlog(self) -> int:
         """Tasks waiting at every unit."""
         self.flush()
-        ends = self.visit_ends
-        return int((ends[:, 1] - ends[:, 0]).sum() + self.heap_n.sum())
+        return int(self._count(self.visit_ends, self.heap_n))
 
     def queued_visits(self, unit: int) -> np.ndarray:
         """``unit``'s planned visits in queue order (a copy; columns ``READY .. P1``)."""

@@ -69,9 +69,10 @@ class Casework:
         self.available_hours = 0.0
         self.burden = VisitBurden(model)
         self.calendar = model.calendar
-        kernels = (ck.serve_units, ck.handle_case, ck.work, ck.write_closures)
-        self._serve, self._handle, self._work, self._write_closures = (
-            tuple(k.compiled() for k in kernels) if jit.enabled() else kernels)
+        kernels = (ck.serve_units, ck.handle_case, ck.work, ck.write_closures, ck.visit_columns,
+                   ck.idle_patrol)
+        (self._serve, self._handle, self._work, self._write_closures, self._columns,
+         self._patrol) = tuple(k.compiled() for k in kernels) if jit.enabled() else kernels
         #: the cases' rows in one compiled loop (None: numpy, with ``REFORMSIM_JIT=0``)
         self._rows_kernel = ck.case_rows_of.compiled() if jit.enabled() else None
         #: round-trip travel hours from each unit's base (row) to each grid
@@ -272,29 +273,19 @@ class Casework:
         if n == 0:
             return
         m = self.model
-        rows = self.visit_rows[:n]
-        firms = rows[:, ck.V_ENT].astype(np.int64)
-        p0, p1 = rows[:, ck.V_P0].astype(np.int64), rows[:, ck.V_P1].astype(np.int64)
-        sizes = p1 - p0
-        if np.all(sizes == 1):
-            pairs = m.queues.pairs[p0]
-        else:  # every visit's range of pair ids, one after another
-            offsets = np.repeat(p0 - (np.cumsum(sizes) - sizes), sizes)
-            pairs = m.queues.pairs[np.arange(int(sizes.sum())) + offsets]
-        m.visits.stage(firms, rows[:, ck.V_UNIT].astype(np.int64), rows[:, ck.V_AT].copy(),
-                       sizes.astype(np.int16), rows[:, ck.V_JOINT] != 0.0, pairs)
+        firms, units, at, domains, joint, pairs, clean = self._columns(self.visit_rows, n,
+                                                                        m.queues.pairs)
+        m.visits.stage(firms, units, at, domains, joint, pairs)
         self.burden.book()
-        clean = firms[rows[:, ck.V_CLEAN] != 0.0]
         if clean.size:
             m.sanctions.clean_checks(clean)
 
     def _idle_patrol(self) -> None:
         """Squad officers patrol their area with a share of their idle hours (日常巡查)."""
         m = self.model
-        idle = np.maximum(self._squad_hours - self.ufs[self._squad_rows, ck.U_BUSY], 0.0)
-        per_area = np.zeros(m.territory.n_areas)
-        per_area[self._squad_areas] = self._patrol_share * idle / self._area_grids
-        m.officer_patrol_hours = per_area[m.territory.area_of_grid]
+        m.officer_patrol_hours = self._patrol(
+            self.ufs, self._squad_rows, self._squad_hours, self._squad_areas, self._area_grids,
+            self._patrol_share, m.territory.n_areas, m.territory.area_of_grid)
 
     def _add_visit(self, unit: int, row: np.ndarray, start: float, clean: bool) -> None:
         """Append a visit to today's buffer (the kernel appends the clean ones it serves)."""
