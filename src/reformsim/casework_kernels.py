@@ -173,6 +173,19 @@ def idle_patrol(ufs, squad_rows, squad_hours, squad_areas, area_grids, share, n_
 
 
 @kernel
+def next_start(x, cal_start, cal_length, week):
+    """:meth:`WorkCalendar.next_start <reformsim.calendar.WorkCalendar.next_start>`."""
+    day = math.floor(x)
+    while True:
+        if day % 7 < week:
+            lo = day + cal_start
+            if x < lo + cal_length:
+                return x if x >= lo else lo
+        day += 1
+        x = float(day)
+
+
+@kernel
 def add_work_hours(t, hours, cal_start, cal_length, week):
     """:meth:`WorkCalendar.add_work_hours <reformsim.calendar.WorkCalendar.add_work_hours>`.
 
@@ -184,31 +197,13 @@ def add_work_hours(t, hours, cal_start, cal_length, week):
     if lo <= t < lo + cal_length and day % 7 < week and end <= lo + cal_length + 1e-12:
         return end
     remaining = hours / 24.0
-    x = t
-    day = math.floor(x)  # x = calendar.next_start(x)
-    while True:
-        if day % 7 < week:
-            lo = day + cal_start
-            if x < lo + cal_length:
-                x = x if x >= lo else lo
-                break
-        day += 1
-        x = float(day)
+    x = next_start(t, cal_start, cal_length, week)
     while True:
         hi = math.floor(x) + cal_start + cal_length
         if x + remaining <= hi + 1e-12:
             return x + remaining
         remaining -= hi - x
-        x = hi
-        day = math.floor(x)  # x = calendar.next_start(hi)
-        while True:
-            if day % 7 < week:
-                lo = day + cal_start
-                if x < lo + cal_length:
-                    x = x if x >= lo else lo
-                    break
-            day += 1
-            x = float(day)
+        x = next_start(hi, cal_start, cal_length, week)
 
 
 @kernel
