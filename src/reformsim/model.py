@@ -287,7 +287,10 @@ class ReformModel(mesa.Model):
             o = Officer(self, "street_staff", -1, np.full(n_dom, cw.street_staff_skill))
             self._assign(o, self.squads[int(staff_to[k])])
         self._check_staffing(depts)
-        officers = [o for u in self.units for o in u.officers]
+        #: every enforcement officer, in unit order (both designs count the same people in
+        #: utilisation); row ``k`` of the officer arrays below
+        self.case_officers = officers = [o for u in self.units for o in u.officers]
+        self.n_case_officers = len(officers)
         learning = np.zeros((3, len(officers), n_dom))
         for row, o in enumerate(officers):
             learning[:, row] = o.skills, o.experience, o._room0
@@ -305,9 +308,6 @@ class ReformModel(mesa.Model):
         self.area_grids = [np.flatnonzero(self.territory.area_of_grid == a)
                            for a in range(self.territory.n_areas)]
         self.officer_patrol_hours = np.zeros(n_grids)
-        #: every enforcement officer (both designs count the same people in utilisation)
-        self.case_officers = [o for u in self.units for o in u.officers]
-        self.n_case_officers = len(self.case_officers)
 
     def bind_officers(self, learning: np.ndarray) -> None:
         """Make ``learning`` (skill, experience, room to learn: 3 x officer x domain) the officers'.
