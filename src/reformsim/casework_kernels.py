@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from reformsim.jit import kernel
-from reformsim.streams import SLOT_SERVICE, premixed_pair_hash, uniform_of_premixed
+from reformsim.streams import SLOT_SERVICE, case_first_slot, premixed_pair_hash, uniform_of_premixed
 from reformsim.work_queues import (
     DOM,
     ENT,
@@ -91,7 +91,7 @@ def case_rows_of(rows, lo, hi, violation_id, attempt, domain, matter, grid, onse
     """
     for cid in range(lo, hi):
         vid = violation_id[cid]
-        first = (int(onset_at[vid]) * 64 + min(int(attempt[cid]), 63)) * 64
+        first = case_first_slot(onset_at[vid], attempt[cid])
         hashed = premixed_pair_hash(pair[vid], stream_key)
         rows[cid, C_SERVICE] = uniform_of_premixed(hashed, first + SLOT_SERVICE)
         rows[cid, C_DOMAIN] = domain[cid]

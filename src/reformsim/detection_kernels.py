@@ -19,7 +19,7 @@ from reformsim.streams import (
     SLOT_ACCEPT,
     SLOT_MISROUTE,
     SLOT_MISROUTE_TO,
-    SLOTS_PER_DAY,
+    case_first_slot,
     premixed_pair_hash,
     uniform_of_premixed,
 )
@@ -250,8 +250,7 @@ def route_cases(case_ids, t0_in, params, out_i, out_t, c_matter, c_domain, c_vio
         out_t[0, k] = t0
         # the case's key: its pair's hash (premixed) and first slot (ReformModel._case_key_of)
         premix = premixed_pair_hash(v_pair[vid], key)
-        attempt = np.int64(c_attempt[cid])
-        slot0 = (np.int64(v_onset[vid]) * 64 + min(attempt, 63)) * SLOTS_PER_DAY
+        slot0 = case_first_slot(v_onset[vid], c_attempt[cid])
         if team[matter] and not refer_all:
             out_i[0, k] = 0
             out_i[1, k] = c_area[cid]

@@ -47,8 +47,8 @@ from reformsim.population import (
 )
 from reformsim.scenario import Scenario
 from reformsim.streams import (
-    SLOTS_PER_DAY,
     Streams,
+    case_first_slot,
     keyed_uniform_premixed,
     premix_hash,
     premixed_pair_hash,
@@ -526,8 +526,7 @@ class ReformModel(mesa.Model):
         cols = self.cases.views
         vid = cols["violation_id"][cid]
         v = self.violations.cols
-        day = int(v["onset_at"].item(vid))
-        first = (day * 64 + min(cols["attempt"][cid], 63)) * SLOTS_PER_DAY
+        first = int(case_first_slot(v["onset_at"].item(vid), cols["attempt"][cid]))
         if self._uniform_of_premixed is not None:  # the compiled hash, as int64 bits
             key = self.case_stream_key()
             return self._premixed_pair_hash(v["pair"].item(vid), key), first

@@ -19,7 +19,7 @@ from reformsim.streams import (
     SLOT_ERROR,
     SLOT_RECTIFY,
     SLOT_RECTIFY_TIME,
-    SLOTS_PER_DAY,
+    case_first_slot,
     premixed_pair_hash,
     uniform_of_premixed,
 )
@@ -98,7 +98,7 @@ def close_cases(cids, ats, error_rates, out, rules, stream_key,
         e = c_enterprise[cid]
         # the case's key (ReformModel._case_key_of): its pair's hash and first slot
         premix = premixed_pair_hash(pair, stream_key)
-        slot0 = (np.int64(v_onset[vid]) * 64 + min(np.int64(c_attempt[cid]), 63)) * SLOTS_PER_DAY
+        slot0 = case_first_slot(v_onset[vid], c_attempt[cid])
         if with_errors:
             rate = error_rates[k]
             if rate > 0 and uniform_of_premixed(premix, slot0 + SLOT_ERROR) < rate:

@@ -141,6 +141,15 @@ def premixed_pair_hash(entity, stream_key):
 
 
 @kernel
+def case_first_slot(onset_at, attempt):
+    """Return a case's first keyed slot in stream ``keyed_cases`` (its slot ``k`` adds ``k``).
+
+    ``(onset_day * 64 + min(attempt, 63)) * 64``, from its violation's onset and its attempt.
+    """
+    return (np.int64(onset_at) * 64 + min(np.int64(attempt), 63)) * SLOTS_PER_DAY
+
+
+@kernel
 def uniform_of_premixed(hashed_premix, slot):
     """:func:`keyed_uniform_premixed`, compiled: ``hashed_premix`` as int64 bits (same value).
 

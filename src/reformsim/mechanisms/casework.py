@@ -44,7 +44,7 @@ from reformsim import jit
 from reformsim.caselog import CLOSED, SOURCES
 from reformsim.mechanisms.burden import VisitBurden
 from reformsim.mechanisms.inspection import STALE_DAYS
-from reformsim.streams import SLOT_SERVICE, SLOTS_PER_DAY
+from reformsim.streams import SLOT_SERVICE
 from reformsim.work_queues import DOM, ENT, GRID, NDEPTS, P0, P1, VISIT_COLS
 
 if TYPE_CHECKING:
@@ -202,12 +202,8 @@ class Casework:
             self._rows_kernel(self.case_rows, lo, hi, c["violation_id"], c["attempt"], c["domain"],
                               c["matter"], c["grid"], v["onset_at"], v["pair"], key)
         else:
-            vids = c["violation_id"][lo:hi]
-            days = v["onset_at"][vids].astype(np.int64)
-            first = (days * 64 + np.minimum(c["attempt"][lo:hi], 63)) * SLOTS_PER_DAY
-            hashed = m.streams.keyed_hash("keyed_cases", v["pair"][vids])
             rows = self.case_rows[lo:hi]
-            rows[:, ck.C_SERVICE] = m.streams.uniform_from_hash(hashed, first + SLOT_SERVICE)
+            rows[:, ck.C_SERVICE] = [m.case_uniform(cid, SLOT_SERVICE) for cid in range(lo, hi)]
             rows[:, ck.C_DOMAIN] = c["domain"][lo:hi]
             rows[:, ck.C_MATTER] = c["matter"][lo:hi]
             rows[:, ck.C_GRID] = c["grid"][lo:hi]
